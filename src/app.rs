@@ -1,0 +1,189 @@
+//! Wires the command line to the pipeline: builds the rules and matcher once, picks the source,
+//! writes the report and decides the verdict.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use crate::cli::{Cli, ColorChoice, Command, Common, RulesCommand, ScanArgs};
+use crate::error::{Error, Result};
+use crate::matcher::{Matcher, ScanOptions};
+use crate::report::{self, Format, ReportOptions};
+use crate::rules::{self, Rule};
+use crate::scan::{self, Outcome};
+use crate::source::Fragment;
+use crate::Verdict;
+
+/// Files over this size are skipped and counted unless configured otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+pub fn run(cli: Cli) -> Result<Verdict> {
+    if let Some(dir) = &cli.common.dir {
+        std::env::set_current_dir(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if let Some(threads) = cli.common.threads {
+        // Only fails if a pool was already built, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+    }
+    match &cli.command {
+        Command::Scan(args) => run_scan(&cli.common, args),
+        Command::Rules { command } => match command {
+            RulesCommand::List => rules_list(&cli.common),
+            RulesCommand::Test { files } => rules_test(files),
+        },
+    }
+}
+
+fn build_matcher(common: &Common) -> Result<Matcher> {
+    if let Some(config) = &common.config {
+        return Err(Error::Config {
+            file: config.display().to_string(),
+            message: "configuration files are not supported yet".into(),
+        });
+    }
+    let rules = rules::load(&common.rule_packs)?;
+    Ok(Matcher::new(rules, ScanOptions::default()))
+}
+
+fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
+    let matcher = build_matcher(common)?;
+    let max_file_size = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    let outcome = if args.stdin {
+        let mut data = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        let path = args.path.clone().unwrap_or_else(|| "<stdin>".to_string());
+        scan::scan_fragments(&matcher, vec![Fragment::file(path, data)])
+    } else {
+        let roots = if args.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            args.paths.clone()
+        };
+        scan::scan_paths(&matcher, &roots, max_file_size)
+    };
+    finish(common, &outcome)
+}
+
+/// Writes the report and the per-file errors, and turns the outcome into a verdict.
+fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
+    let to_terminal = common.output.is_none() && std::io::stdout().is_terminal();
+    let color = match common.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let options = ReportOptions {
+        format: common.format,
+        color,
+        show_secrets: common.show_secrets,
+    };
+    let mut buffer = Vec::new();
+    report::write(&mut buffer, outcome, &options).map_err(|e| Error::io("<report>", e))?;
+    match &common.output {
+        Some(path) => std::fs::write(path, &buffer).map_err(|e| Error::io(path, e))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&buffer)
+                .and_then(|_| stdout.flush())
+                .map_err(|e| Error::io("<stdout>", e))?;
+        }
+    }
+    for err in &outcome.errors {
+        eprintln!("staunch: not scanned: {err}");
+    }
+    Ok(if !outcome.errors.is_empty() {
+        Verdict::Failed
+    } else if !outcome.findings.is_empty() {
+        Verdict::Blocked
+    } else {
+        Verdict::Clean
+    })
+}
+
+fn rules_list(common: &Common) -> Result<Verdict> {
+    let rules = rules::load(&common.rule_packs)?;
+    let mut out = std::io::stdout().lock();
+    if common.format == Format::Json {
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "category": r.category, "severity": r.severity, "description": r.description, "pack": r.pack}))
+            .collect();
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+    } else {
+        for r in &rules {
+            let _ = writeln!(out, "{:<36} {:<18} {:<7} {}", r.id, r.category, r.severity, r.description);
+        }
+        let _ = writeln!(out, "{} rules", rules.len());
+    }
+    Ok(Verdict::Clean)
+}
+
+/// One way a rule's own examples disagree with it.
+#[derive(Debug)]
+pub struct ExampleFailure {
+    pub rule: String,
+    pub example: String,
+    pub problem: &'static str,
+}
+
+/// Checks every example and counter-example of `rules`, each scanned as a file of its own with
+/// the whole rule set (so a generic rule shadowed by a specific one shows up as a failure).
+pub fn test_examples(rules: &[Rule]) -> Vec<ExampleFailure> {
+    let matcher = Matcher::new(rules.to_vec(), ScanOptions::default());
+    let mut failures = Vec::new();
+    for rule in rules {
+        let fires = |text: &str| {
+            matcher
+                .scan_fragment(&Fragment::file("example.txt", text.as_bytes().to_vec()))
+                .findings
+                .iter()
+                .any(|f| f.rule_id == rule.id)
+        };
+        if rule.examples.len() < 2 {
+            failures.push(ExampleFailure { rule: rule.id.clone(), example: String::new(), problem: "has fewer than 2 examples" });
+        }
+        if rule.counter_examples.is_empty() {
+            failures.push(ExampleFailure { rule: rule.id.clone(), example: String::new(), problem: "has no counter-example" });
+        }
+        for example in &rule.examples {
+            if !fires(example) {
+                failures.push(ExampleFailure { rule: rule.id.clone(), example: example.clone(), problem: "example not found" });
+            }
+        }
+        for counter in &rule.counter_examples {
+            if fires(counter) {
+                failures.push(ExampleFailure { rule: rule.id.clone(), example: counter.clone(), problem: "counter-example found" });
+            }
+        }
+    }
+    failures
+}
+
+fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
+    let rules = if files.is_empty() {
+        rules::load(&[])?
+    } else {
+        let mut all = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            all.extend(rules::parse_pack(&path.display().to_string(), &text)?);
+        }
+        rules::check_unique(&all)?;
+        all
+    };
+    let failures = test_examples(&rules);
+    let examples: usize = rules.iter().map(|r| r.examples.len() + r.counter_examples.len()).sum();
+    for f in &failures {
+        let shown: String = f.example.chars().take(120).collect();
+        eprintln!("rule {}: {}: {}", f.rule, f.problem, shown.escape_debug());
+    }
+    if failures.is_empty() {
+        println!("{} rules, {} examples: all pass", rules.len(), examples);
+        Ok(Verdict::Clean)
+    } else {
+        eprintln!("{} rules, {} examples: {} failure(s)", rules.len(), examples, failures.len());
+        Ok(Verdict::Blocked)
+    }
+}

@@ -1,0 +1,471 @@
+//! Built-in validators a rule can name with `check = "..."`. They answer one question: is this
+//! regex match really the thing the rule is about? They see the candidate secret and the bytes
+//! around it, and never allocate on the common path.
+
+use std::net::Ipv6Addr;
+
+use base64::Engine;
+
+/// A validator a rule names in its pack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    GithubCrc32,
+    Jwt,
+    PrivateIpv4,
+    PrivateIpv6,
+    InternalHost,
+    BasicAuth,
+    Password,
+    TokenValue,
+    UriPassword,
+}
+
+/// What a check may look at besides the secret itself.
+pub struct CheckContext<'a> {
+    /// The bytes of the line before the secret.
+    pub before: &'a [u8],
+    /// The bytes of the line after the secret.
+    pub after: &'a [u8],
+    /// Host suffixes the user declared internal (lower-case, no leading dot).
+    pub internal_domains: &'a [String],
+}
+
+impl Check {
+    pub fn from_name(name: &str) -> Option<Check> {
+        Some(match name {
+            "github-crc32" => Check::GithubCrc32,
+            "jwt" => Check::Jwt,
+            "private-ipv4" => Check::PrivateIpv4,
+            "private-ipv6" => Check::PrivateIpv6,
+            "internal-host" => Check::InternalHost,
+            "basic-auth" => Check::BasicAuth,
+            "password" => Check::Password,
+            "token-value" => Check::TokenValue,
+            "uri-password" => Check::UriPassword,
+            _ => return None,
+        })
+    }
+
+    pub fn verify(self, secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+        match self {
+            Check::GithubCrc32 => github_crc32(secret),
+            Check::Jwt => jwt(secret),
+            Check::PrivateIpv4 => private_ipv4(secret, ctx),
+            Check::PrivateIpv6 => private_ipv6(secret, ctx),
+            Check::InternalHost => internal_host(secret, ctx.internal_domains),
+            Check::BasicAuth => basic_auth(secret),
+            Check::Password => password(secret),
+            Check::TokenValue => token_value(secret),
+            Check::UriPassword => uri_password(secret, ctx),
+        }
+    }
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Classic GitHub tokens end in the base62 CRC32 of their 30 random characters, which tells a
+/// real token from a look-alike (a fixture with `000000` at the end, a truncated paste).
+fn github_crc32(secret: &[u8]) -> bool {
+    let Some(underscore) = secret.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let body = &secret[underscore + 1..];
+    if body.len() != 36 {
+        return false;
+    }
+    let (random, checksum) = body.split_at(30);
+    let mut n = crc32fast::hash(random);
+    let mut expected = [b'0'; 6];
+    for slot in expected.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    n == 0 && expected == checksum
+}
+
+fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let trimmed = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
+    URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+        .or_else(|_| STANDARD.decode(text))
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
+}
+
+/// A JWT's header is base64url JSON naming its algorithm.
+fn jwt(secret: &[u8]) -> bool {
+    let header = secret.split(|&b| b == b'.').next().unwrap_or_default();
+    let Some(decoded) = decode_base64_any(header) else {
+        return false;
+    };
+    match serde_json::from_slice::<serde_json::Value>(&decoded) {
+        Ok(serde_json::Value::Object(map)) => map.contains_key("alg"),
+        _ => false,
+    }
+}
+
+/// Dotted quads in the RFC 1918 ranges, refusing the look-alikes: version numbers and OIDs
+/// with more parts, octets over 255, leading zeros.
+fn private_ipv4(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+    // Part of a longer dotted number (an OID, a 5-part version)?
+    if matches!(ctx.before.last(), Some(b) if b.is_ascii_digit() || *b == b'.') {
+        return false;
+    }
+    if ctx.after.len() >= 2 && ctx.after[0] == b'.' && ctx.after[1].is_ascii_digit() {
+        return false;
+    }
+    if matches!(ctx.after.first(), Some(b) if b.is_ascii_digit()) {
+        return false;
+    }
+    let mut octets = [0u16; 4];
+    let mut count = 0;
+    for part in secret.split(|&b| b == b'.') {
+        if count == 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return false;
+        }
+        if !part.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let value = part.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+        if value > 255 {
+            return false;
+        }
+        octets[count] = value;
+        count += 1;
+    }
+    if count != 4 {
+        return false;
+    }
+    match octets {
+        [10, ..] => true,
+        [172, b, ..] => (16..=31).contains(&b),
+        [192, 168, ..] => true,
+        _ => false,
+    }
+}
+
+/// Unique local IPv6 addresses (fc00::/7), parsed for real so hex words and MAC-like strings
+/// do not pass.
+fn private_ipv6(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+    if matches!(ctx.before.last(), Some(b) if b.is_ascii_alphanumeric() || *b == b':') {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let text = text.split('%').next().unwrap_or(text);
+    // Needs at least three groups, so a `fd00:` label or a time `fc12:30` does not pass.
+    if text.matches(':').count() < 2 {
+        return false;
+    }
+    match text.parse::<Ipv6Addr>() {
+        Ok(addr) => (addr.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
+}
+
+/// Host names that only resolve inside an organisation.
+const INTERNAL_SUFFIXES: &[&str] = &[
+    "internal",
+    "corp",
+    "local",
+    "lan",
+    "intranet",
+    "home.arpa",
+    "localdomain",
+    "private",
+];
+
+/// Labels that mark an internal zone inside a public-looking name (`x.corp.example.com`).
+const INTERNAL_LABELS: &[&str] = &["internal", "corp", "intranet", "intra", "lan"];
+
+/// Single-label names that are documentation stand-ins or the local machine, not a leak.
+const NOT_INTERNAL_SINGLE_LABELS: &[&str] = &[
+    "localhost",
+    "example",
+    "host",
+    "hostname",
+    "server",
+    "domain",
+    "foo",
+    "bar",
+    "baz",
+    "test",
+    "myhost",
+    "yourhost",
+    "your-host",
+    "my-host",
+    "127",
+    "0",
+    "proxy",
+    "x",
+    "a",
+    "b",
+    "c",
+];
+
+/// `secret` is the host part of a URL (optionally with `:port`).
+fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
+    let Ok(host) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
+    let host = host.to_ascii_lowercase();
+    if host.is_empty() || host.starts_with('-') || host.ends_with('-') {
+        return false;
+    }
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let empty = CheckContext {
+            before: b"",
+            after: b"",
+            internal_domains,
+        };
+        return private_ipv4(host.as_bytes(), &empty);
+    }
+    for domain in internal_domains {
+        if host == *domain || host.ends_with(&format!(".{domain}")) {
+            return true;
+        }
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.iter().any(|l| l.is_empty()) {
+        return false;
+    }
+    if labels.len() == 1 {
+        let label = labels[0];
+        // A single label: an intranet short name like `http://wiki/`. Template stand-ins
+        // and names that are not host names (all digits, very short) do not count.
+        return label.len() >= 3
+            && label.bytes().any(|b| b.is_ascii_alphabetic())
+            && !NOT_INTERNAL_SINGLE_LABELS.contains(&label)
+            && !label.starts_with("your")
+            && !label.starts_with("my-")
+            && !label.contains("example");
+    }
+    if host.ends_with(".svc.cluster.local") || host.ends_with(".svc") {
+        return true;
+    }
+    if INTERNAL_SUFFIXES
+        .iter()
+        .any(|s| host.ends_with(&format!(".{s}")))
+    {
+        // `.local` also names mDNS hosts, still a private network.
+        return true;
+    }
+    // An internal zone label below a registrable domain: `grafana.corp.example.com`.
+    labels.len() >= 3 && labels[1..labels.len() - 1].iter().any(|l| INTERNAL_LABELS.contains(l))
+}
+
+/// `user:password` hidden in base64 (HTTP Basic, docker `auth`).
+fn basic_auth(secret: &[u8]) -> bool {
+    let Some(decoded) = decode_base64_any(secret) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&decoded) else {
+        return false;
+    };
+    let Some((user, pass)) = text.split_once(':') else {
+        return false;
+    };
+    !user.is_empty()
+        && pass.len() >= 3
+        && text.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !crate::filters::looks_like_placeholder(pass.as_bytes())
+}
+
+/// Words that show up as the value of a `password` key without being one.
+const NOT_PASSWORDS: &[&str] = &[
+    "true", "false", "null", "none", "nil", "undefined", "required", "optional", "string", "str",
+    "password", "passwd", "secret", "token", "hidden", "masked", "empty", "default", "bool",
+    "boolean", "integer", "number", "object", "value", "text", "varchar", "input", "prompt",
+];
+
+/// The value of a `password = ...` style assignment: something a person chose, not code. Refuses
+/// identifiers and member paths (`self.password`, `cfg.db_pass`), calls, numbers, paths,
+/// URLs and format strings.
+fn password(secret: &[u8]) -> bool {
+    if secret.len() < 6 || secret.len() > 200 {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    let lower = text.to_ascii_lowercase();
+    if NOT_PASSWORDS.contains(&lower.as_str()) {
+        return false;
+    }
+    if text.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+        return false;
+    }
+    if text.contains("://") || text.starts_with('/') || text.starts_with("./") || text.starts_with("~/") {
+        return false;
+    }
+    if text.contains("()") || text.contains("(") && text.ends_with(')') {
+        return false;
+    }
+    if text.starts_with('%') || text.starts_with('&') || text.starts_with('*') || text.starts_with('@') {
+        // format specifiers, references, pointers, decorators / Ansible vault ids
+        return false;
+    }
+    // Only letters (a word, an identifier): too weak a signal to block on.
+    if text.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-') {
+        return false;
+    }
+    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+        return false;
+    }
+    // A member path or a snake_case identifier (`self.pwd`, `args.password`, `db_password_2`).
+    if is_identifier_path(text) {
+        return false;
+    }
+    true
+}
+
+fn is_identifier_path(text: &str) -> bool {
+    let parts_ok = text.split(['.', ':']).filter(|p| !p.is_empty()).all(|part| {
+        let mut bytes = part.bytes();
+        matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    if !parts_ok {
+        return false;
+    }
+    // Mixed letters and digits without separators, like `Winter2024`, may be a password; a
+    // lower-case snake identifier or a dotted path is code.
+    text.contains('.')
+        || text.contains("::")
+        || (text.contains('_') && !text.bytes().any(|b| b.is_ascii_uppercase()))
+        || text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// The password of a `scheme://user:password@host` URI. A password equal to the user name
+/// (`postgres:postgres`) is a local default, not a leak.
+fn uri_password(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+    let Some(user) = ctx.before.strip_suffix(b":") else {
+        return true;
+    };
+    let user = match memchr::memmem::rfind(user, b"://") {
+        Some(at) => &user[at + 3..],
+        None => user,
+    };
+    !secret.eq_ignore_ascii_case(user)
+}
+
+/// The value of a `token = ...` / `api_key: ...` assignment: long, mixed letters and digits,
+/// not an identifier, not a hash of a known shape (hex of 32/40/64 is far more often a digest).
+fn token_value(secret: &[u8]) -> bool {
+    if secret.len() < 16 {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return false;
+    };
+    if !password(secret) {
+        return false;
+    }
+    let digits = secret.iter().filter(|b| b.is_ascii_digit()).count();
+    let letters = secret.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if digits == 0 || letters == 0 {
+        return false;
+    }
+    let is_hex = secret.iter().all(u8::is_ascii_hexdigit);
+    if is_hex && matches!(secret.len(), 32 | 40 | 56 | 64 | 96 | 128) {
+        return false;
+    }
+    // UUIDs identify things; they are not credentials on their own.
+    if text.len() == 36 && text.bytes().filter(|&b| b == b'-').count() == 4 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> CheckContext<'static> {
+        CheckContext {
+            before: b" ",
+            after: b" ",
+            internal_domains: &[],
+        }
+    }
+
+    #[test]
+    fn github_checksum() {
+        // Built here: random part and its base62 CRC32.
+        let random = b"abcdefghijABCDEFGHIJ0123456789";
+        let mut n = crc32fast::hash(random);
+        let mut sum = [b'0'; 6];
+        for slot in sum.iter_mut().rev() {
+            *slot = BASE62[(n % 62) as usize];
+            n /= 62;
+        }
+        let token = [b"ghp_".as_slice(), random, &sum].concat();
+        assert!(github_crc32(&token));
+        let mut bad = token.clone();
+        bad[39] = if bad[39] == b'a' { b'b' } else { b'a' };
+        assert!(!github_crc32(&bad));
+    }
+
+    #[test]
+    fn ipv4_ranges() {
+        for ok in ["10.0.0.1", "172.16.5.4", "172.31.255.255", "192.168.1.1"] {
+            assert!(private_ipv4(ok.as_bytes(), &ctx()), "{ok}");
+        }
+        for no in ["172.32.0.1", "192.169.1.1", "10.256.0.1", "10.01.2.3", "8.8.8.8", "127.0.0.1"] {
+            assert!(!private_ipv4(no.as_bytes(), &ctx()), "{no}");
+        }
+        let oid = CheckContext { before: b"1.3.", after: b".4", internal_domains: &[] };
+        assert!(!private_ipv4(b"10.1.2.3", &oid));
+    }
+
+    #[test]
+    fn ipv6_ula() {
+        assert!(private_ipv6(b"fd12:3456:789a::1", &ctx()));
+        assert!(private_ipv6(b"fc00::1", &ctx()));
+        assert!(!private_ipv6(b"fe80::1", &ctx()));
+        assert!(!private_ipv6(b"fd00:", &ctx()));
+    }
+
+    #[test]
+    fn internal_hosts() {
+        for ok in ["jira.corp", "wiki.internal:8443", "api.svc.cluster.local", "intranet", "grafana.corp.example.com", "10.1.2.3", "nas.home.arpa"] {
+            assert!(internal_host(ok.as_bytes(), &[]), "{ok}");
+        }
+        for no in ["github.com", "localhost", "example", "docs.python.org", "8.8.8.8", "127.0.0.1"] {
+            assert!(!internal_host(no.as_bytes(), &[]), "{no}");
+        }
+        let domains = vec!["acme.io".to_string()];
+        assert!(internal_host(b"build.acme.io", &domains));
+    }
+
+    #[test]
+    fn passwords_versus_code() {
+        for ok in ["Tr0ub4dor&3", "hunter22!", "Winter2024", "s3cr3t-Value"] {
+            assert!(password(ok.as_bytes()), "{ok}");
+        }
+        for no in ["self.password", "password", "db_password", "get_pass()", "12345678", "/etc/secret", "%s", "required", "args.pwd"] {
+            assert!(!password(no.as_bytes()), "{no}");
+        }
+    }
+
+    #[test]
+    fn basic_auth_needs_user_and_password() {
+        use base64::engine::general_purpose::STANDARD;
+        assert!(basic_auth(STANDARD.encode("deploy:Pa55word!x").as_bytes()));
+        assert!(!basic_auth(STANDARD.encode("no colon here").as_bytes()));
+        assert!(!basic_auth(STANDARD.encode("user:").as_bytes()));
+    }
+
+    #[test]
+    fn jwt_header() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+        assert!(jwt(format!("{header}.eyJzdWIiOiIxIn0.abc").as_bytes()));
+        assert!(!jwt(b"eyJub3RoaW5nIjoxfQ.eyJzdWIiOiIxIn0.abc"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The command line, as plain clap structs with no logic. The commands and flags are a
+//! contract with users, hooks and CI scripts: add, never rename.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "staunch", version, about = "Stops secrets from leaving: scans files, staged changes, pushes and history")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Run as if started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configuration file (default: .staunch.toml at the repository root)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule pack (repeatable)
+    #[arg(long = "rules", global = true, value_name = "FILE")]
+    pub rule_packs: Vec<PathBuf>,
+    /// Report format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// When to colour human output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print secrets in full instead of redacted
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+    /// Skip files larger than this many bytes (default 10 MiB)
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Worker threads (default: one per core)
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, staged changes, a commit range, the whole history or stdin
+    Scan(ScanArgs),
+    /// Inspect and test rule packs
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (default: .)
+    pub paths: Vec<PathBuf>,
+    /// Scan standard input as if it were the file given by --path
+    #[arg(long, conflicts_with = "paths")]
+    pub stdin: bool,
+    /// The path standard input stands for (with --stdin)
+    #[arg(long, requires = "stdin", value_name = "P")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule: id, category, severity, description
+    List,
+    /// Check each rule's examples and counter-examples (built-in packs, or the FILEs given)
+    Test { files: Vec<PathBuf> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["staunch", "scan", "src", "--format", "json", "-C", "/tmp"]).unwrap();
+        assert_eq!(cli.common.format, Format::Json);
+        assert_eq!(cli.common.dir, Some(PathBuf::from("/tmp")));
+        match cli.command {
+            Command::Scan(args) => assert_eq!(args.paths, vec![PathBuf::from("src")]),
+            _ => panic!("not scan"),
+        }
+    }
+
+    #[test]
+    fn path_needs_stdin() {
+        assert!(Cli::try_parse_from(["staunch", "scan", "--path", "x"]).is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! The one error type. Every variant carries the context a user needs to fix the problem:
+//! the file and line, the rule id or the path at fault.
+
+use std::path::PathBuf;
+
+/// Everything that can stop staunch from finishing a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rule pack or config file that is not valid TOML or has the wrong shape.
+    #[error("{file}:{line}: {message}")]
+    Toml {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// A rule that parsed but cannot be used (bad regex, duplicate id, no keywords...).
+    #[error("{file}: rule {id}: {message}")]
+    Rule {
+        file: String,
+        id: String,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    Config { file: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a `toml` parse error, turning its byte span into a 1-based line number.
+    pub fn toml(file: &str, text: &str, err: &toml::de::Error) -> Error {
+        let line = err
+            .span()
+            .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1)
+            .unwrap_or(1);
+        let message = err.message().to_string();
+        Error::Toml {
+            file: file.to_string(),
+            line,
+            message,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+use clap::Parser;
+
+fn main() {
+    let cli = staunch::cli::Cli::parse();
+    let code = match staunch::app::run(cli) {
+        Ok(verdict) => verdict.exit_code(),
+        Err(err) => {
+            let mut message = format!("staunch: error: {err}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            staunch::Verdict::Failed.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,516 @@
+//! The one-pass matcher. A single Aho-Corasick automaton over every rule's keywords finds the
+//! places worth looking at; each candidate rule's regex then runs on just that line (or window);
+//! filters run last on the few matches left. Base64 runs are decoded and scanned again.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use base64::Engine;
+
+use crate::checks::CheckContext;
+use crate::filters::{entropy, looks_like_placeholder};
+use crate::finding::{fingerprint, Finding};
+use crate::rules::{Rule, MULTILINE_WINDOW};
+use crate::source::Fragment;
+
+/// Knobs that change what a scan reports.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// How many base64 layers are peeled (0 turns decoding off).
+    pub decode_depth: usize,
+    /// The shortest base64 run worth decoding.
+    pub min_base64_length: usize,
+    /// The longest base64 run decoded; longer runs are data, not a hidden credential.
+    pub max_base64_length: usize,
+    /// Host suffixes the internal-URL rule treats as internal.
+    pub internal_domains: Vec<String>,
+    /// Inline markers that silence a finding on their line.
+    pub allow_markers: Vec<String>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            decode_depth: 3,
+            min_base64_length: 20,
+            max_base64_length: 256 * 1024,
+            internal_domains: Vec::new(),
+            allow_markers: vec![
+                "staunch:allow".into(),
+                "gitleaks:allow".into(),
+                "pragma: allowlist secret".into(),
+            ],
+        }
+    }
+}
+
+/// Long lines (minified files, one-line JSON) are searched in windows around each keyword, so
+/// a hundred hits on a 100 MB line cost a hundred small searches, not a hundred huge ones.
+const LINE_WINDOW: usize = 4096;
+
+/// A match before it is tied to a path and line.
+#[derive(Clone, Debug)]
+struct RawMatch {
+    rule: usize,
+    /// Where the finding is reported in the scanned bytes (for a decoded secret: the encoded run).
+    span: Range<usize>,
+    secret: Vec<u8>,
+    decoded: Vec<&'static str>,
+}
+
+/// What scanning one fragment gave.
+#[derive(Debug, Default)]
+pub struct FragmentResult {
+    pub findings: Vec<Finding>,
+    /// Findings silenced by an inline allow marker.
+    pub allowed: usize,
+}
+
+pub struct Matcher {
+    rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    /// For each keyword pattern, the rules it wakes up.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules that said `no_keywords = true`.
+    always: Vec<usize>,
+    markers: Option<AhoCorasick>,
+    options: ScanOptions,
+}
+
+impl Matcher {
+    pub fn new(rules: Vec<Rule>, mut options: ScanOptions) -> Matcher {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            if rule.keywords.is_empty() {
+                always.push(index);
+            }
+            for keyword in &rule.keywords {
+                match patterns.iter().position(|p| p == keyword) {
+                    Some(at) => keyword_rules[at].push(index),
+                    None => {
+                        patterns.push(keyword.clone());
+                        keyword_rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .expect("keywords are plain literals");
+        options.internal_domains = options
+            .internal_domains
+            .iter()
+            .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
+            .collect();
+        let markers = (!options.allow_markers.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&options.allow_markers)
+                .expect("markers are plain literals")
+        });
+        Matcher {
+            rules,
+            keywords,
+            keyword_rules,
+            always,
+            markers,
+            options,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+
+    /// Scans one fragment and returns its findings, sorted.
+    pub fn scan_fragment(&self, fragment: &Fragment) -> FragmentResult {
+        let mut matches = Vec::new();
+        self.scan_level(&fragment.data, 0, &mut matches);
+        if matches.is_empty() {
+            return FragmentResult::default();
+        }
+        let matches = self.drop_shadowed(matches);
+        let lines = LineIndex::new(&fragment.data);
+        let mut result = FragmentResult::default();
+        for m in matches {
+            let rule = &self.rules[m.rule];
+            let line_range = lines.line_bounds(m.span.start);
+            if self.has_allow_marker(&fragment.data[line_range.clone()]) {
+                result.allowed += 1;
+                continue;
+            }
+            let first = lines.line_of(m.span.start);
+            let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
+            let column = m.span.start - line_range.start + 1;
+            let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
+            result.findings.push(Finding {
+                path: fragment.path.clone(),
+                line,
+                column,
+                end_line: end_line.max(line),
+                rule_id: rule.id.clone(),
+                commit: fragment.commit.clone(),
+                description: rule.description.clone(),
+                category: rule.category,
+                severity: rule.severity,
+                fingerprint: fingerprint(&rule.id, &fragment.path, &m.secret),
+                secret: m.secret,
+                decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        result.findings.sort();
+        result.findings.dedup_by(|a, b| a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret);
+        result
+    }
+
+    fn has_allow_marker(&self, line: &[u8]) -> bool {
+        self.markers.as_ref().is_some_and(|m| m.is_match(line))
+    }
+
+    /// Finds every rule match in `data`, then looks inside base64 runs.
+    fn scan_level(&self, data: &[u8], depth: usize, out: &mut Vec<RawMatch>) {
+        for (rule, region) in self.candidate_regions(data) {
+            self.confirm(rule, data, region, out);
+        }
+        for &rule in &self.always {
+            self.confirm(rule, data, 0..data.len(), out);
+        }
+        if depth < self.options.decode_depth {
+            self.scan_base64(data, depth, out);
+        }
+    }
+
+    /// Keyword hits turned into (rule, region) pairs, merged so each rule searches each line once.
+    fn candidate_regions(&self, data: &[u8]) -> Vec<(usize, Range<usize>)> {
+        let mut regions = Vec::new();
+        // The region each rule is accumulating; flushed when a hit lands past its end.
+        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        let mut line = 0..0;
+        for hit in self.keywords.find_overlapping_iter(data) {
+            let pos = hit.start();
+            if !(line.start <= pos && pos < line.end) {
+                let start = memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+                line = start..end.max(pos + 1).min(data.len());
+            }
+            for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
+                if matches!(&open[rule], Some(r) if pos >= r.start && pos + hit.len() <= r.end) {
+                    continue;
+                }
+                let region = if self.rules[rule].multiline {
+                    line.start.max(pos.saturating_sub(LINE_WINDOW))
+                        ..data.len().min(pos + MULTILINE_WINDOW)
+                } else {
+                    line.start.max(pos.saturating_sub(LINE_WINDOW))..line.end.min(pos + LINE_WINDOW)
+                };
+                match &mut open[rule] {
+                    Some(current) if region.start <= current.end => {
+                        current.end = current.end.max(region.end);
+                    }
+                    slot => {
+                        if let Some(done) = slot.replace(region) {
+                            regions.push((rule, done));
+                        }
+                    }
+                }
+            }
+        }
+        for (rule, slot) in open.into_iter().enumerate() {
+            if let Some(region) = slot {
+                regions.push((rule, region));
+            }
+        }
+        regions
+    }
+
+    /// Runs one rule's regex over one region and keeps the matches that pass its filters.
+    fn confirm(&self, index: usize, data: &[u8], region: Range<usize>, out: &mut Vec<RawMatch>) {
+        let rule = &self.rules[index];
+        let haystack = &data[region.clone()];
+        for caps in rule.regex.captures_iter(haystack) {
+            let group = match rule.secret_group {
+                Some(g) => caps.get(g),
+                // The first group that took part, so alternatives can each hold the secret.
+                None => (1..caps.len()).find_map(|g| caps.get(g)).or_else(|| caps.get(0)),
+            };
+            let Some(group) = group else { continue };
+            let span = region.start + group.start()..region.start + group.end();
+            let secret = &data[span.clone()];
+            if !self.passes_filters(rule, secret, data, &span) {
+                continue;
+            }
+            out.push(RawMatch {
+                rule: index,
+                span,
+                secret: secret.to_vec(),
+                decoded: Vec::new(),
+            });
+        }
+    }
+
+    fn passes_filters(&self, rule: &Rule, secret: &[u8], data: &[u8], span: &Range<usize>) -> bool {
+        if secret.is_empty() {
+            return false;
+        }
+        if let Some(min) = rule.min_entropy {
+            if entropy(secret) < min {
+                return false;
+            }
+        }
+        if !rule.stopwords.is_empty() {
+            let lower = secret.to_ascii_lowercase();
+            if rule
+                .stopwords
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+            {
+                return false;
+            }
+        }
+        if rule.allow.iter().any(|re| re.is_match(secret)) {
+            return false;
+        }
+        if rule.placeholders && looks_like_placeholder(secret) {
+            return false;
+        }
+        if let Some(check) = rule.check {
+            let line_start = memchr::memrchr(b'\n', &data[..span.start]).map_or(0, |i| i + 1);
+            let line_end = memchr::memchr(b'\n', &data[span.end..]).map_or(data.len(), |i| span.end + i);
+            let ctx = CheckContext {
+                before: &data[line_start..span.start],
+                after: &data[span.end..line_end],
+                internal_domains: &self.options.internal_domains,
+            };
+            if !check.verify(secret, &ctx) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
+    /// Findings inside are reported at the run, marked as decoded.
+    fn scan_base64(&self, data: &[u8], depth: usize, out: &mut Vec<RawMatch>) {
+        for run in base64_runs(data, self.options.min_base64_length, self.options.max_base64_length) {
+            let Some(decoded) = decode_text(&data[run.clone()]) else {
+                continue;
+            };
+            let mut inner = Vec::new();
+            self.scan_level(&decoded, depth + 1, &mut inner);
+            for m in inner {
+                let mut chain = vec!["base64"];
+                chain.extend(m.decoded);
+                out.push(RawMatch {
+                    rule: m.rule,
+                    span: run.clone(),
+                    secret: m.secret,
+                    decoded: chain,
+                });
+            }
+        }
+    }
+
+    /// A generic rule's match yields to a specific rule's match over the same bytes, so one
+    /// secret is reported once, by the rule that knows what it is.
+    fn drop_shadowed(&self, mut matches: Vec<RawMatch>) -> Vec<RawMatch> {
+        matches.sort_by_key(|m| (m.span.start, m.span.end, m.rule));
+        matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret);
+        let specific: Vec<(Range<usize>, &[u8])> = matches
+            .iter()
+            .filter(|m| !self.rules[m.rule].generic)
+            .map(|m| (m.span.clone(), m.secret.as_slice()))
+            .collect();
+        if specific.is_empty() {
+            return matches;
+        }
+        let keep: Vec<bool> = matches
+            .iter()
+            .map(|m| {
+                !self.rules[m.rule].generic
+                    || !specific.iter().any(|(span, secret)| {
+                        let overlap = span.start < m.span.end && m.span.start < span.end;
+                        overlap
+                            && (m.decoded.is_empty()
+                                || memchr::memmem::find(secret, &m.secret).is_some()
+                                || memchr::memmem::find(&m.secret, secret).is_some())
+                    })
+            })
+            .collect();
+        matches
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(m, k)| k.then_some(m))
+            .collect()
+    }
+}
+
+/// Byte classes for base64 and base64url.
+fn is_base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Runs of base64 alphabet (with trailing padding) between `min` and `max` bytes long that mix
+/// upper case, lower case and digits, as encoded data does and identifiers and words rarely do.
+fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        if !is_base64_byte(data[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut upper, mut lower, mut digit) = (false, false, false);
+        while i < data.len() && is_base64_byte(data[i]) {
+            let b = data[i];
+            upper |= b.is_ascii_uppercase();
+            lower |= b.is_ascii_lowercase();
+            digit |= b.is_ascii_digit();
+            i += 1;
+        }
+        let mut end = i;
+        while end < data.len() && end - i < 2 && data[end] == b'=' {
+            end += 1;
+        }
+        let len = end - start;
+        if len >= min && len <= max && upper && lower && digit {
+            runs.push(start..end);
+        }
+        i = end.max(i);
+    }
+    runs
+}
+
+/// Decodes a base64 or base64url run and keeps it only if it decodes to text: secrets hidden in
+/// base64 are text, while images, hashes and random identifiers decode to binary.
+fn decode_text(run: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let trimmed = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"=")).unwrap_or(run);
+    let lenient = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient);
+    let url = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient);
+    let decoded = if trimmed.iter().any(|&b| b == b'-' || b == b'_') {
+        url.decode(trimmed).or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+    } else {
+        standard.decode(trimmed).or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+    }
+    .ok()?;
+    if decoded.len() < 8 {
+        return None;
+    }
+    let text = std::str::from_utf8(&decoded).ok()?;
+    let printable = text
+        .bytes()
+        .filter(|&b| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t'))
+        .count();
+    (printable * 100 >= decoded.len() * 95).then_some(decoded)
+}
+
+/// Byte offsets of line starts, built only for fragments that produced a match.
+struct LineIndex<'a> {
+    data: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineIndex {
+            data,
+            newlines: memchr::memchr_iter(b'\n', data).collect(),
+        }
+    }
+
+    /// 1-based line of byte `pos`.
+    fn line_of(&self, pos: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < pos) + 1
+    }
+
+    fn line_bounds(&self, pos: usize) -> Range<usize> {
+        let line = self.line_of(pos);
+        let start = if line == 1 { 0 } else { self.newlines[line - 2] + 1 };
+        let end = self.newlines.get(line - 1).copied().unwrap_or(self.data.len());
+        start..end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_pack;
+
+    fn matcher(pack: &str) -> Matcher {
+        Matcher::new(parse_pack("t.toml", pack).unwrap(), ScanOptions::default())
+    }
+
+    const PACK: &str = r#"
+[[rule]]
+id = "demo-token"
+description = "demo"
+category = "credential"
+severity = "high"
+keywords = ["dmo_"]
+regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
+"#;
+
+    fn scan(m: &Matcher, text: &str) -> Vec<Finding> {
+        m.scan_fragment(&Fragment::file("f.txt", text.as_bytes().to_vec())).findings
+    }
+
+    #[test]
+    fn finds_line_and_column() {
+        let m = matcher(PACK);
+        let found = scan(&m, "a\nb\n  key = dmo_Ab3De5Gh7Jk9Mn1Pq3St\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].column), (3, 9));
+    }
+
+    #[test]
+    fn finds_inside_base64_and_reports_the_encoded_line() {
+        let m = matcher(PACK);
+        let encoded = base64::engine::general_purpose::STANDARD.encode("token: dmo_Ab3De5Gh7Jk9Mn1Pq3St");
+        let found = scan(&m, &format!("x\nblob = \"{encoded}\"\n"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 2);
+        assert_eq!(found[0].decoded, vec!["base64".to_string()]);
+    }
+
+    #[test]
+    fn allow_marker_silences() {
+        let m = matcher(PACK);
+        let r = m.scan_fragment(&Fragment::file("f", b"k = dmo_Ab3De5Gh7Jk9Mn1Pq3St # staunch:allow".to_vec()));
+        assert!(r.findings.is_empty());
+        assert_eq!(r.allowed, 1);
+    }
+
+    #[test]
+    fn deeply_nested_base64_terminates() {
+        let m = matcher(PACK);
+        let mut text = "dmo_Ab3De5Gh7Jk9Mn1Pq3St".to_string();
+        for _ in 0..50 {
+            text = base64::engine::general_purpose::STANDARD.encode(text);
+        }
+        // Beyond the decode depth nothing is found, and nothing hangs.
+        assert!(scan(&m, &text).is_empty());
+    }
+
+    #[test]
+    fn long_single_line_is_searched_in_windows() {
+        let m = matcher(PACK);
+        let mut text = "a".repeat(1_000_000);
+        text.push_str(" dmo_Ab3De5Gh7Jk9Mn1Pq3St ");
+        text.push_str(&"b".repeat(1_000_000));
+        assert_eq!(scan(&m, &text).len(), 1);
+    }
+}

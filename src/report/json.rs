@@ -1,0 +1,40 @@
+//! The JSON report: a contract for scripts. Fields may be added, never removed or renamed.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{shown_secret, ReportOptions};
+use crate::scan::Outcome;
+
+pub fn write(out: &mut dyn Write, outcome: &Outcome, options: &ReportOptions) -> std::io::Result<()> {
+    let findings: Vec<_> = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule_id": f.rule_id,
+                "description": f.description,
+                "category": f.category,
+                "severity": f.severity,
+                "path": f.path,
+                "line": f.line,
+                "end_line": f.end_line,
+                "column": f.column,
+                "commit": f.commit,
+                "secret": shown_secret(f, options),
+                "fingerprint": f.fingerprint,
+                "decoded": f.decoded,
+            })
+        })
+        .collect();
+    let errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
+    let doc = json!({
+        "version": 1,
+        "findings": findings,
+        "stats": outcome.stats,
+        "errors": errors,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

@@ -1,0 +1,292 @@
+//! Rule packs: the TOML syntax users write ([`RuleSpec`]) apart from the compiled form the
+//! matcher runs ([`Rule`]). Compiling validates everything once, so a bad pack fails before
+//! any scanning starts, with the file and rule id in the message.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::checks::Check;
+use crate::error::{Error, Result};
+
+/// The packs compiled into the binary, so a copied binary is self-contained.
+pub const BUILTIN_PACKS: &[(&str, &str)] = &[
+    ("rules/providers.toml", include_str!("../rules/providers.toml")),
+    ("rules/generic.toml", include_str!("../rules/generic.toml")),
+    ("rules/connection.toml", include_str!("../rules/connection.toml")),
+    ("rules/network.toml", include_str!("../rules/network.toml")),
+];
+
+/// How far a multi-line rule may reach past the line its keyword is on.
+pub const MULTILINE_WINDOW: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Credential,
+    ConnectionString,
+    PrivateIp,
+    InternalUrl,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Credential => "credential",
+            Category::ConnectionString => "connection-string",
+            Category::PrivateIp => "private-ip",
+            Category::InternalUrl => "internal-url",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rule pack file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackSpec {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// One rule as written in a pack (see docs/RULES.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub description: String,
+    pub category: Category,
+    pub severity: Severity,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub no_keywords: bool,
+    pub regex: String,
+    pub secret_group: Option<usize>,
+    pub min_entropy: Option<f64>,
+    pub check: Option<String>,
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default = "yes")]
+    pub placeholders: bool,
+    /// A generic rule yields to a specific one that found the same secret.
+    #[serde(default)]
+    pub generic: bool,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A rule ready to run: regexes compiled, keywords normalised, check resolved.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: Regex,
+    pub secret_group: Option<usize>,
+    pub min_entropy: Option<f64>,
+    pub check: Option<Check>,
+    pub multiline: bool,
+    pub placeholders: bool,
+    pub generic: bool,
+    /// Lower-cased, so the filter can compare without allocating per candidate.
+    pub stopwords: Vec<String>,
+    pub allow: Vec<Regex>,
+    pub examples: Vec<String>,
+    pub counter_examples: Vec<String>,
+    /// The pack file the rule came from, for messages.
+    pub pack: String,
+}
+
+/// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
+/// are ASCII; Unicode classes would only slow the automata down), with a size cap.
+pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 * 1024 * 1024)
+        .dfa_size_limit(32 * 1024 * 1024)
+        .build()
+}
+
+/// Parses one pack's text. `file` names it in errors.
+pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
+    let pack: PackSpec = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
+    pack.rule.into_iter().map(|spec| compile_rule(file, spec)).collect()
+}
+
+fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
+    let fail = |message: String| Error::Rule {
+        file: file.to_string(),
+        id: spec.id.clone(),
+        message,
+    };
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(fail("id must be non-empty lower-case kebab-case".into()));
+    }
+    if spec.keywords.is_empty() && !spec.no_keywords {
+        return Err(fail(
+            "no keywords: give `keywords` or say `no_keywords = true` explicitly".into(),
+        ));
+    }
+    if !spec.keywords.is_empty() && spec.no_keywords {
+        return Err(fail("has both `keywords` and `no_keywords = true`".into()));
+    }
+    if let Some(k) = spec.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
+        return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
+    }
+    let regex = compile_regex(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
+    if let Some(group) = spec.secret_group {
+        if group >= regex.captures_len() {
+            return Err(fail(format!(
+                "secret_group {group} but the regex has only {} groups",
+                regex.captures_len() - 1
+            )));
+        }
+    }
+    let check = match &spec.check {
+        None => None,
+        Some(name) => Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?),
+    };
+    let mut allow = Vec::new();
+    for pattern in &spec.allow {
+        allow.push(compile_regex(pattern).map_err(|e| fail(format!("bad allow regex: {e}")))?);
+    }
+    Ok(Rule {
+        keywords: spec.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
+        stopwords: spec.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        id: spec.id,
+        description: spec.description,
+        category: spec.category,
+        severity: spec.severity,
+        regex,
+        secret_group: spec.secret_group,
+        min_entropy: spec.min_entropy,
+        check,
+        multiline: spec.multiline,
+        placeholders: spec.placeholders,
+        generic: spec.generic,
+        allow,
+        examples: spec.examples,
+        counter_examples: spec.counter_examples,
+        pack: file.to_string(),
+    })
+}
+
+/// Loads the built-in packs followed by the user's, refusing duplicate ids.
+pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (file, text) in BUILTIN_PACKS {
+        rules.extend(parse_pack(file, text)?);
+    }
+    for path in extra_packs {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        rules.extend(parse_pack(&path.display().to_string(), &text)?);
+    }
+    check_unique(&rules)?;
+    Ok(rules)
+}
+
+pub fn check_unique(rules: &[Rule]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for rule in rules {
+        if !seen.insert(rule.id.as_str()) {
+            return Err(Error::Rule {
+                file: rule.pack.clone(),
+                id: rule.id.clone(),
+                message: "duplicate rule id".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Result<Vec<Rule>> {
+        parse_pack("test.toml", text)
+    }
+
+    #[test]
+    fn missing_keywords_is_an_error_naming_the_rule() {
+        let err = one(
+            "[[rule]]\nid = \"x\"\ndescription = \"d\"\ncategory = \"credential\"\nseverity = \"high\"\nregex = 'a'\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("rule x"), "{err}");
+        assert!(err.to_string().contains("keywords"), "{err}");
+    }
+
+    #[test]
+    fn bad_regex_names_the_rule() {
+        let err = one("[[rule]]\nid = \"bad\"\ndescription = \"d\"\ncategory = \"credential\"\nseverity = \"high\"\nkeywords=[\"a\"]\nregex = '(a'\n").unwrap_err();
+        assert!(err.to_string().contains("rule bad: bad regex"), "{err}");
+    }
+
+    #[test]
+    fn toml_error_names_file_and_line() {
+        let err = one("[[rule]]\nid = \"x\"\nthis is not toml\n").unwrap_err();
+        assert!(err.to_string().starts_with("test.toml:3:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err = one("[[rule]]\nid = \"x\"\ndescription = \"d\"\ncategory = \"credential\"\nseverity = \"high\"\nkeywords=[\"a\"]\nregex = 'a'\nsecretgroup = 1\n").unwrap_err();
+        assert!(err.to_string().contains("secretgroup"), "{err}");
+    }
+
+    #[test]
+    fn builtin_packs_load() {
+        let rules = load(&[]).unwrap();
+        assert!(rules.len() > 20);
+    }
+}

@@ -1,0 +1,113 @@
+//! Drives a scan: fragments from a source go through the matcher in parallel and come out as
+//! one sorted list of findings with the counts a report needs.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::finding::Finding;
+use crate::matcher::Matcher;
+use crate::source::files::{self, FileContent};
+use crate::source::Fragment;
+
+/// Counts that say how much was looked at, and what was not.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub files: u64,
+    pub bytes: u64,
+    /// Files not scanned on purpose: binary or over the size limit.
+    pub skipped: u64,
+    /// Files that could not be read: the scan is incomplete.
+    pub errors: u64,
+    /// Findings silenced by an inline allow marker.
+    pub allowed: u64,
+    pub duration_ms: u64,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    /// Per-file problems: reported, counted, and they make the exit code 2.
+    pub errors: Vec<Error>,
+}
+
+/// Per-file result, folded into the outcome.
+enum FileResult {
+    Scanned { bytes: u64, findings: Vec<Finding>, allowed: usize },
+    Skipped,
+    Failed(Error),
+}
+
+/// Scans files on disk under `roots`.
+pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> Outcome {
+    let started = Instant::now();
+    let (paths, walk_errors) = files::walk(roots);
+    let results: Vec<FileResult> = paths
+        .par_iter()
+        .map(|path| match files::read(path, max_file_size) {
+            Ok(FileContent::Text(data)) => {
+                let bytes = data.len() as u64;
+                let fragment = Fragment::file(path.to_string_lossy(), data);
+                let result = matcher.scan_fragment(&fragment);
+                FileResult::Scanned {
+                    bytes,
+                    findings: result.findings,
+                    allowed: result.allowed,
+                }
+            }
+            Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
+            Err(e) => FileResult::Failed(e),
+        })
+        .collect();
+    let mut outcome = fold(results);
+    outcome.stats.errors += walk_errors.len() as u64;
+    outcome.errors.extend(walk_errors);
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
+    outcome
+}
+
+/// Scans fragments already in memory (stdin, git blobs).
+pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
+    let started = Instant::now();
+    let results: Vec<FileResult> = fragments
+        .into_par_iter()
+        .map(|fragment| {
+            let result = matcher.scan_fragment(&fragment);
+            FileResult::Scanned {
+                bytes: fragment.data.len() as u64,
+                findings: result.findings,
+                allowed: result.allowed,
+            }
+        })
+        .collect();
+    let mut outcome = fold(results);
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
+    outcome
+}
+
+fn fold(results: Vec<FileResult>) -> Outcome {
+    let mut outcome = Outcome::default();
+    for result in results {
+        match result {
+            FileResult::Scanned { bytes, findings, allowed } => {
+                outcome.stats.files += 1;
+                outcome.stats.bytes += bytes;
+                outcome.stats.allowed += allowed as u64;
+                outcome.findings.extend(findings);
+            }
+            FileResult::Skipped => outcome.stats.skipped += 1,
+            FileResult::Failed(e) => {
+                outcome.stats.errors += 1;
+                outcome.errors.push(e);
+            }
+        }
+    }
+    outcome.findings.sort();
+    outcome.findings.dedup();
+    outcome
+}

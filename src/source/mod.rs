@@ -1,0 +1,45 @@
+//! Sources turn what is about to leave (files on disk, staged changes, commits, stdin) into
+//! fragments: bytes with a path, and for partial content the file line of each fragment line.
+
+pub mod files;
+
+/// A piece of content to scan.
+#[derive(Clone, Debug)]
+pub struct Fragment {
+    /// The path shown in reports.
+    pub path: String,
+    pub data: Vec<u8>,
+    /// The commit the content belongs to, for history scans.
+    pub commit: Option<String>,
+    /// When the fragment holds only some lines of a file (the added lines of a diff): the
+    /// 1-based file line of each fragment line. `None` when the fragment is the whole file.
+    pub line_numbers: Option<Vec<usize>>,
+}
+
+impl Fragment {
+    pub fn file(path: impl Into<String>, data: Vec<u8>) -> Fragment {
+        Fragment {
+            path: path.into(),
+            data,
+            commit: None,
+            line_numbers: None,
+        }
+    }
+
+    /// Maps a 1-based fragment line to the file's line.
+    pub fn file_line(&self, fragment_line: usize) -> usize {
+        match &self.line_numbers {
+            Some(map) => map
+                .get(fragment_line - 1)
+                .or(map.last())
+                .copied()
+                .unwrap_or(fragment_line),
+            None => fragment_line,
+        }
+    }
+}
+
+/// Content that is not text: a NUL byte in the first 8 KiB, as git and ripgrep decide.
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
+}
