@@ -17,6 +17,7 @@ pub enum Check {
     BasicAuth,
     Password,
     TokenValue,
+    TokenShape,
     UriPassword,
 }
 
@@ -42,6 +43,7 @@ impl Check {
             "password" => Check::Password,
             "token-value" => Check::TokenValue,
             "uri-password" => Check::UriPassword,
+            "token-shape" => Check::TokenShape,
             _ => return None,
         })
     }
@@ -54,9 +56,10 @@ impl Check {
             Check::PrivateIpv6 => private_ipv6(secret, ctx),
             Check::InternalHost => internal_host(secret, ctx.internal_domains),
             Check::BasicAuth => basic_auth(secret),
-            Check::Password => password(secret),
-            Check::TokenValue => token_value(secret),
+            Check::Password => assigned_value(secret, ctx) && password(secret),
+            Check::TokenValue => assigned_value(secret, ctx) && token_value(secret),
             Check::UriPassword => uri_password(secret, ctx),
+            Check::TokenShape => token_value(secret),
         }
     }
 }
@@ -138,12 +141,21 @@ fn private_ipv4(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
     if count != 4 {
         return false;
     }
-    match octets {
-        [10, ..] => true,
-        [172, b, ..] => (16..=31).contains(&b),
-        [192, 168, ..] => true,
-        _ => false,
+    let host_octets: &[u16] = match octets {
+        [10, ..] => &octets[1..],
+        [172, b, ..] if (16..=31).contains(&b) => &octets[2..],
+        [192, 168, ..] => &octets[2..],
+        _ => return false,
+    };
+    // A network written as an address (`10.0.0.0/8`, `192.168.1.0/24`) defines a range rather
+    // than naming a host; hand-typed defaults and documentation stand-ins (`192.168.1.1`,
+    // `10.0.0.2`, `10.10.10.10`) have only tiny or repeated host octets.
+    if octets[3] == 0 && ctx.after.first() == Some(&b'/') {
+        return false;
     }
+    let tiny = host_octets.iter().all(|&o| o < 16);
+    let repeated = octets.iter().all(|&o| o == octets[0]);
+    !(tiny || repeated)
 }
 
 /// Unique local IPv6 addresses (fc00::/7), parsed for real so hex words and MAC-like strings
@@ -160,10 +172,18 @@ fn private_ipv6(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
     if text.matches(':').count() < 2 {
         return false;
     }
-    match text.parse::<Ipv6Addr>() {
-        Ok(addr) => (addr.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
+    let Ok(addr) = text.parse::<Ipv6Addr>() else {
+        return false;
+    };
+    let segments = addr.segments();
+    if (segments[0] & 0xfe00) != 0xfc00 {
+        return false;
     }
+    // A real ULA prefix carries a random 40-bit global ID; `fd00::`, `fc00:1::` and friends are
+    // the range itself or documentation.
+    let global_id_is_trivial = (segments[0] & 0xff) == 0 || (segments[1] == 0 && segments[2] == 0);
+    let network = ctx.after.first() == Some(&b'/');
+    !(global_id_is_trivial || network)
 }
 
 /// Host names that only resolve inside an organisation.
@@ -234,6 +254,9 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
     if labels.iter().any(|l| l.is_empty()) {
         return false;
     }
+    if is_stand_in_host(&labels) {
+        return false;
+    }
     if labels.len() == 1 {
         let label = labels[0];
         // A single label: an intranet short name like `http://wiki/`. Template stand-ins
@@ -259,6 +282,16 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
     labels.len() >= 3 && labels[1..labels.len() - 1].iter().any(|l| INTERNAL_LABELS.contains(l))
 }
 
+/// Host labels that mark a test double or a documentation stand-in, not a real machine.
+const STAND_IN_LABELS: &[&str] = &["mock", "test", "fake", "dummy", "example", "sample", "foo", "bar", "baz", "invalid", "localhost"];
+
+fn is_stand_in_host(labels: &[&str]) -> bool {
+    labels.iter().any(|l| {
+        STAND_IN_LABELS.contains(l)
+            || ["mock", "fake", "dummy", "example", "sample"].iter().any(|p| l.starts_with(p))
+    })
+}
+
 /// `user:password` hidden in base64 (HTTP Basic, docker `auth`).
 fn basic_auth(secret: &[u8]) -> bool {
     let Some(decoded) = decode_base64_any(secret) else {
@@ -270,10 +303,53 @@ fn basic_auth(secret: &[u8]) -> bool {
     let Some((user, pass)) = text.split_once(':') else {
         return false;
     };
-    !user.is_empty()
+    // The RFC 7617 example (`Aladdin:open sesame`) and its variants are documentation.
+    let documented = user.eq_ignore_ascii_case("aladdin");
+    !documented
+        && !user.is_empty()
         && pass.len() >= 3
         && text.chars().all(|c| c.is_ascii_graphic() || c == ' ')
         && !crate::filters::looks_like_placeholder(pass.as_bytes())
+}
+
+/// Where an assignment's value sits decides how much it takes to believe it: a quoted value is
+/// a literal in any syntax, but a bare value is only a literal in configuration syntax (`.env`,
+/// YAML, properties, INI, shell), where the key starts the line. In code a bare value is an
+/// expression or a type (`pub token: TokenKind`, `let pass = args.pwd`).
+fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+    let _ = secret;
+    let before = ctx.before;
+    if matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>')) {
+        return true;
+    }
+    if secret.first() == Some(&b':') {
+        return false;
+    }
+    let mut rest = trim_end(before);
+    for separator in [b":=".as_slice(), b"=>", b"=", b":"] {
+        if let Some(stripped) = rest.strip_suffix(separator) {
+            rest = stripped;
+            break;
+        }
+    }
+    rest = trim_end(rest);
+    rest = rest.strip_suffix(b"\"").or_else(|| rest.strip_suffix(b"'")).unwrap_or(rest);
+    let key_len = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .count();
+    rest = &rest[..rest.len() - key_len];
+    rest = rest.strip_suffix(b"\"").or_else(|| rest.strip_suffix(b"'")).unwrap_or(rest);
+    let prefix = trim_end(rest);
+    let prefix = prefix.iter().position(|b| !b.is_ascii_whitespace()).map_or(&prefix[..0], |i| &prefix[i..]);
+    matches!(prefix, b"" | b"export" | b"-" | b"set" | b"ENV" | b"env" | b"#" | b"//" | b"--")
+        || prefix.ends_with(b"--") && !prefix.contains(&b'(')
+}
+
+fn trim_end(bytes: &[u8]) -> &[u8] {
+    let keep = bytes.len() - bytes.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    &bytes[..keep]
 }
 
 /// Words that show up as the value of a `password` key without being one.
@@ -321,7 +397,10 @@ fn password(secret: &[u8]) -> bool {
     if is_identifier_path(text) {
         return false;
     }
-    true
+    // A constant's name (`CLIENT_TRAFFIC_SECRET_0`), not its value.
+    let constant = text.contains('_')
+        && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    !constant
 }
 
 fn is_identifier_path(text: &str) -> bool {
@@ -451,6 +530,17 @@ mod tests {
         for no in ["self.password", "password", "db_password", "get_pass()", "12345678", "/etc/secret", "%s", "required", "args.pwd"] {
             assert!(!password(no.as_bytes()), "{no}");
         }
+    }
+
+    #[test]
+    fn bare_values_count_only_in_configuration_syntax() {
+        let at = |before: &'static [u8]| CheckContext { before, after: b"", internal_domains: &[] };
+        assert!(assigned_value(b"Winter2024", &at(b"DB_PASSWORD=")));
+        assert!(assigned_value(b"Winter2024", &at(b"  password: ")));
+        assert!(assigned_value(b"Winter2024", &at(b"export PGPASSWORD=")));
+        assert!(assigned_value(b"Winter2024", &at(b"let x = f(password = \"")));
+        assert!(!assigned_value(b"WIN32_ERROR", &at(b"pub const ERROR_INVALID_PASSWORD: ")));
+        assert!(!assigned_value(b"Curve25519", &at(b"let raw_private_key: ")));
     }
 
     #[test]

@@ -37,6 +37,7 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "testing", "guest", "demo", "foo", "bar", "foobar", "none", "null", "mypassword",
     "mysecret", "secretpassword", "s3cr3t", "p@ssw0rd", "p@ssword", "123456", "12345678",
     "password123", "password1", "letmein", "qwerty", "abc123", "token", "apikey", "api_key",
+    "opensesame", "open sesame", "hunter2", "secret123", "pass123", "admin123",
 ];
 
 /// True when `value` is a template, reference or stand-in rather than a real secret.

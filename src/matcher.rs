@@ -56,6 +56,9 @@ struct RawMatch {
     span: Range<usize>,
     secret: Vec<u8>,
     decoded: Vec<&'static str>,
+    /// A specific rule matched here but its filters said no (a token failing its checksum, a
+    /// placeholder): kept only so generic rules do not report the same bytes.
+    vetoed: bool,
 }
 
 /// What scanning one fragment gave.
@@ -96,9 +99,22 @@ impl Matcher {
                 }
             }
         }
+        // The search below does not report overlapping hits, so a hit on a keyword must also
+        // wake the rules of every keyword inside it (a hit on `pwd=` implies `pwd`).
+        let mut expanded = keyword_rules.clone();
+        for (outer, outer_rules) in expanded.iter_mut().enumerate() {
+            for (inner, inner_rules) in keyword_rules.iter().enumerate() {
+                if inner != outer && patterns[outer].contains(patterns[inner].as_str()) {
+                    outer_rules.extend(inner_rules.iter().copied());
+                }
+            }
+            outer_rules.sort_unstable();
+            outer_rules.dedup();
+        }
+        let keyword_rules = expanded;
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("keywords are plain literals");
@@ -195,7 +211,7 @@ impl Matcher {
         // The region each rule is accumulating; flushed when a hit lands past its end.
         let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let mut line = 0..0;
-        for hit in self.keywords.find_overlapping_iter(data) {
+        for hit in self.keywords.find_iter(data) {
             let pos = hit.start();
             if !(line.start <= pos && pos < line.end) {
                 let start = memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1);
@@ -245,7 +261,8 @@ impl Matcher {
             let Some(group) = group else { continue };
             let span = region.start + group.start()..region.start + group.end();
             let secret = &data[span.clone()];
-            if !self.passes_filters(rule, secret, data, &span) {
+            let passes = self.passes_filters(rule, secret, data, &span);
+            if !passes && rule.generic {
                 continue;
             }
             out.push(RawMatch {
@@ -253,6 +270,7 @@ impl Matcher {
                 span,
                 secret: secret.to_vec(),
                 decoded: Vec::new(),
+                vetoed: !passes,
             });
         }
     }
@@ -314,23 +332,26 @@ impl Matcher {
                     span: run.clone(),
                     secret: m.secret,
                     decoded: chain,
+                    vetoed: m.vetoed,
                 });
             }
         }
     }
 
     /// A generic rule's match yields to a specific rule's match over the same bytes, so one
-    /// secret is reported once, by the rule that knows what it is.
+    /// secret is reported once, by the rule that knows what it is; and to a specific rule that
+    /// recognised the bytes and rejected them (a GitHub token with a bad checksum is a fixture,
+    /// not a password). Vetoed matches are dropped here.
     fn drop_shadowed(&self, mut matches: Vec<RawMatch>) -> Vec<RawMatch> {
         matches.sort_by_key(|m| (m.span.start, m.span.end, m.rule));
-        matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret);
+        matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret && a.vetoed == b.vetoed);
         let specific: Vec<(Range<usize>, &[u8])> = matches
             .iter()
             .filter(|m| !self.rules[m.rule].generic)
             .map(|m| (m.span.clone(), m.secret.as_slice()))
             .collect();
         if specific.is_empty() {
-            return matches;
+            return matches.into_iter().filter(|m| !m.vetoed).collect();
         }
         let keep: Vec<bool> = matches
             .iter()
@@ -348,44 +369,67 @@ impl Matcher {
         matches
             .into_iter()
             .zip(keep)
-            .filter_map(|(m, k)| k.then_some(m))
+            .filter_map(|(m, k)| (k && !m.vetoed).then_some(m))
             .collect()
     }
 }
 
-/// Byte classes for base64 and base64url.
-fn is_base64_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
-}
+/// Bit flags per byte: member of the base64/base64url alphabet, and its character class.
+const B64: u8 = 1;
+const UPPER: u8 = 2;
+const LOWER: u8 = 4;
+const DIGIT: u8 = 8;
+
+static BASE64_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_uppercase() {
+            B64 | UPPER
+        } else if c.is_ascii_lowercase() {
+            B64 | LOWER
+        } else if c.is_ascii_digit() {
+            B64 | DIGIT
+        } else if matches!(c, b'+' | b'/' | b'-' | b'_') {
+            B64
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// Runs of base64 alphabet (with trailing padding) between `min` and `max` bytes long that mix
 /// upper case, lower case and digits, as encoded data does and identifiers and words rarely do.
+///
+/// Most text has no run that long, so the search looks `min` bytes ahead and skips whole
+/// stretches that cannot hold one, like a Boyer-Moore search.
 fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
+    let min = min.max(1);
     let mut runs = Vec::new();
-    let mut i = 0;
-    while i < data.len() {
-        if !is_base64_byte(data[i]) {
-            i += 1;
+    let mut start = 0;
+    while start + min <= data.len() {
+        // Is data[start..start + min] all base64? Check from the far end, and restart just past
+        // the last byte that is not.
+        if let Some(bad) = (start..start + min).rev().find(|&i| BASE64_CLASS[data[i] as usize] & B64 == 0) {
+            start = bad + 1;
             continue;
         }
-        let start = i;
-        let (mut upper, mut lower, mut digit) = (false, false, false);
-        while i < data.len() && is_base64_byte(data[i]) {
-            let b = data[i];
-            upper |= b.is_ascii_uppercase();
-            lower |= b.is_ascii_lowercase();
-            digit |= b.is_ascii_digit();
-            i += 1;
-        }
-        let mut end = i;
-        while end < data.len() && end - i < 2 && data[end] == b'=' {
+        let mut end = start + min;
+        while end < data.len() && BASE64_CLASS[data[end] as usize] & B64 != 0 {
             end += 1;
         }
-        let len = end - start;
-        if len >= min && len <= max && upper && lower && digit {
-            runs.push(start..end);
+        let classes = data[start..end].iter().fold(0, |acc, &b| acc | BASE64_CLASS[b as usize]);
+        let mut padded = end;
+        while padded < data.len() && padded - end < 2 && data[padded] == b'=' {
+            padded += 1;
         }
-        i = end.max(i);
+        if padded - start <= max && classes & (UPPER | LOWER | DIGIT) == UPPER | LOWER | DIGIT {
+            runs.push(start..padded);
+        }
+        start = padded.max(end) + 1;
     }
     runs
 }
@@ -503,6 +547,14 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
         }
         // Beyond the decode depth nothing is found, and nothing hangs.
         assert!(scan(&m, &text).is_empty());
+    }
+
+    #[test]
+    fn base64_runs_are_found_whole() {
+        let text = b"x = \"aGVsbG8gd29ybGQgMTIz\" and short Ab1 and dGhpcyBpcyBhIHRlc3Q9MQ==";
+        let runs: Vec<&[u8]> = base64_runs(text, 16, 1000).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(runs, vec![b"aGVsbG8gd29ybGQgMTIz".as_slice(), b"dGhpcyBpcyBhIHRlc3Q9MQ==".as_slice()]);
+        assert!(base64_runs(b"only_lowercase_identifier_here", 16, 1000).is_empty());
     }
 
     #[test]
