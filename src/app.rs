@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use crate::cli::{Cli, ColorChoice, Command, Common, RulesCommand, ScanArgs};
+use crate::cli::{Cli, ColorChoice, Command, Common, HookKind, RulesCommand, ScanArgs};
 use crate::error::{Error, Result};
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
@@ -22,10 +22,19 @@ pub fn run(cli: Cli) -> Result<Verdict> {
     }
     if let Some(threads) = cli.common.threads {
         // Only fails if a pool was already built, which cannot happen this early.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
     }
     match &cli.command {
         Command::Scan(args) => run_scan(&cli.common, args),
+        Command::Hook { kind } => match kind {
+            HookKind::PreCommit => crate::hooks::pre_commit(&cli.common),
+            HookKind::PrePush { .. } => crate::hooks::pre_push(&cli.common),
+            HookKind::ClaudeCode => crate::hooks::claude_code::run(&cli.common),
+        },
+        Command::Install(args) => crate::install::install(&cli.common, args),
+        Command::Uninstall(args) => crate::install::uninstall(&cli.common, args),
         Command::Rules { command } => match command {
             RulesCommand::List => rules_list(&cli.common),
             RulesCommand::Test { files } => rules_test(files),
@@ -33,7 +42,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
     }
 }
 
-fn build_matcher(common: &Common) -> Result<Matcher> {
+pub fn build_matcher(common: &Common) -> Result<Matcher> {
     if let Some(config) = &common.config {
         return Err(Error::Config {
             file: config.display().to_string(),
@@ -66,12 +75,14 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
 }
 
 /// Writes the report and the per-file errors, and turns the outcome into a verdict.
-fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
+pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
     let to_terminal = common.output.is_none() && std::io::stdout().is_terminal();
     let color = match common.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     let options = ReportOptions {
         format: common.format,
@@ -110,10 +121,18 @@ fn rules_list(common: &Common) -> Result<Verdict> {
             .iter()
             .map(|r| serde_json::json!({"id": r.id, "category": r.category, "severity": r.severity, "description": r.description, "pack": r.pack}))
             .collect();
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
     } else {
         for r in &rules {
-            let _ = writeln!(out, "{:<36} {:<18} {:<7} {}", r.id, r.category, r.severity, r.description);
+            let _ = writeln!(
+                out,
+                "{:<36} {:<18} {:<7} {}",
+                r.id, r.category, r.severity, r.description
+            );
         }
         let _ = writeln!(out, "{} rules", rules.len());
     }
@@ -142,19 +161,35 @@ pub fn test_examples(rules: &[Rule]) -> Vec<ExampleFailure> {
                 .any(|f| f.rule_id == rule.id)
         };
         if rule.examples.len() < 2 {
-            failures.push(ExampleFailure { rule: rule.id.clone(), example: String::new(), problem: "has fewer than 2 examples" });
+            failures.push(ExampleFailure {
+                rule: rule.id.clone(),
+                example: String::new(),
+                problem: "has fewer than 2 examples",
+            });
         }
         if rule.counter_examples.is_empty() {
-            failures.push(ExampleFailure { rule: rule.id.clone(), example: String::new(), problem: "has no counter-example" });
+            failures.push(ExampleFailure {
+                rule: rule.id.clone(),
+                example: String::new(),
+                problem: "has no counter-example",
+            });
         }
         for example in &rule.examples {
             if !fires(example) {
-                failures.push(ExampleFailure { rule: rule.id.clone(), example: example.clone(), problem: "example not found" });
+                failures.push(ExampleFailure {
+                    rule: rule.id.clone(),
+                    example: example.clone(),
+                    problem: "example not found",
+                });
             }
         }
         for counter in &rule.counter_examples {
             if fires(counter) {
-                failures.push(ExampleFailure { rule: rule.id.clone(), example: counter.clone(), problem: "counter-example found" });
+                failures.push(ExampleFailure {
+                    rule: rule.id.clone(),
+                    example: counter.clone(),
+                    problem: "counter-example found",
+                });
             }
         }
     }
@@ -174,7 +209,10 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
         all
     };
     let failures = test_examples(&rules);
-    let examples: usize = rules.iter().map(|r| r.examples.len() + r.counter_examples.len()).sum();
+    let examples: usize = rules
+        .iter()
+        .map(|r| r.examples.len() + r.counter_examples.len())
+        .sum();
     for f in &failures {
         let shown: String = f.example.chars().take(120).collect();
         eprintln!("rule {}: {}: {}", f.rule, f.problem, shown.escape_debug());
@@ -183,7 +221,12 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
         println!("{} rules, {} examples: all pass", rules.len(), examples);
         Ok(Verdict::Clean)
     } else {
-        eprintln!("{} rules, {} examples: {} failure(s)", rules.len(), examples, failures.len());
+        eprintln!(
+            "{} rules, {} examples: {} failure(s)",
+            rules.len(),
+            examples,
+            failures.len()
+        );
         Ok(Verdict::Blocked)
     }
 }

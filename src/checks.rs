@@ -88,7 +88,10 @@ fn github_crc32(secret: &[u8]) -> bool {
 
 fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let trimmed = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
+    let trimmed = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
     URL_SAFE_NO_PAD
         .decode(trimmed)
         .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
@@ -279,16 +282,33 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
         return true;
     }
     // An internal zone label below a registrable domain: `grafana.corp.example.com`.
-    labels.len() >= 3 && labels[1..labels.len() - 1].iter().any(|l| INTERNAL_LABELS.contains(l))
+    labels.len() >= 3
+        && labels[1..labels.len() - 1]
+            .iter()
+            .any(|l| INTERNAL_LABELS.contains(l))
 }
 
 /// Host labels that mark a test double or a documentation stand-in, not a real machine.
-const STAND_IN_LABELS: &[&str] = &["mock", "test", "fake", "dummy", "example", "sample", "foo", "bar", "baz", "invalid", "localhost"];
+const STAND_IN_LABELS: &[&str] = &[
+    "mock",
+    "test",
+    "fake",
+    "dummy",
+    "example",
+    "sample",
+    "foo",
+    "bar",
+    "baz",
+    "invalid",
+    "localhost",
+];
 
 fn is_stand_in_host(labels: &[&str]) -> bool {
     labels.iter().any(|l| {
         STAND_IN_LABELS.contains(l)
-            || ["mock", "fake", "dummy", "example", "sample"].iter().any(|p| l.starts_with(p))
+            || ["mock", "fake", "dummy", "example", "sample"]
+                .iter()
+                .any(|p| l.starts_with(p))
     })
 }
 
@@ -333,30 +353,71 @@ fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
         }
     }
     rest = trim_end(rest);
-    rest = rest.strip_suffix(b"\"").or_else(|| rest.strip_suffix(b"'")).unwrap_or(rest);
+    rest = rest
+        .strip_suffix(b"\"")
+        .or_else(|| rest.strip_suffix(b"'"))
+        .unwrap_or(rest);
     let key_len = rest
         .iter()
         .rev()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         .count();
     rest = &rest[..rest.len() - key_len];
-    rest = rest.strip_suffix(b"\"").or_else(|| rest.strip_suffix(b"'")).unwrap_or(rest);
+    rest = rest
+        .strip_suffix(b"\"")
+        .or_else(|| rest.strip_suffix(b"'"))
+        .unwrap_or(rest);
     let prefix = trim_end(rest);
-    let prefix = prefix.iter().position(|b| !b.is_ascii_whitespace()).map_or(&prefix[..0], |i| &prefix[i..]);
-    matches!(prefix, b"" | b"export" | b"-" | b"set" | b"ENV" | b"env" | b"#" | b"//" | b"--")
-        || prefix.ends_with(b"--") && !prefix.contains(&b'(')
+    let prefix = prefix
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&prefix[..0], |i| &prefix[i..]);
+    matches!(
+        prefix,
+        b"" | b"export" | b"-" | b"set" | b"ENV" | b"env" | b"#" | b"//" | b"--"
+    ) || prefix.ends_with(b"--") && !prefix.contains(&b'(')
 }
 
 fn trim_end(bytes: &[u8]) -> &[u8] {
-    let keep = bytes.len() - bytes.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let keep = bytes.len()
+        - bytes
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
     &bytes[..keep]
 }
 
 /// Words that show up as the value of a `password` key without being one.
 const NOT_PASSWORDS: &[&str] = &[
-    "true", "false", "null", "none", "nil", "undefined", "required", "optional", "string", "str",
-    "password", "passwd", "secret", "token", "hidden", "masked", "empty", "default", "bool",
-    "boolean", "integer", "number", "object", "value", "text", "varchar", "input", "prompt",
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "hidden",
+    "masked",
+    "empty",
+    "default",
+    "bool",
+    "boolean",
+    "integer",
+    "number",
+    "object",
+    "value",
+    "text",
+    "varchar",
+    "input",
+    "prompt",
 ];
 
 /// The value of a `password = ...` style assignment: something a person chose, not code. Refuses
@@ -373,24 +434,41 @@ fn password(secret: &[u8]) -> bool {
     if NOT_PASSWORDS.contains(&lower.as_str()) {
         return false;
     }
-    if text.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    if text
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
         return false;
     }
-    if text.contains("://") || text.starts_with('/') || text.starts_with("./") || text.starts_with("~/") {
+    if text.contains("://")
+        || text.starts_with('/')
+        || text.starts_with("./")
+        || text.starts_with("~/")
+    {
         return false;
     }
     if text.contains("()") || text.contains("(") && text.ends_with(')') {
         return false;
     }
-    if text.starts_with('%') || text.starts_with('&') || text.starts_with('*') || text.starts_with('@') {
+    if text.starts_with('%')
+        || text.starts_with('&')
+        || text.starts_with('*')
+        || text.starts_with('@')
+    {
         // format specifiers, references, pointers, decorators / Ansible vault ids
         return false;
     }
     // Only letters (a word, an identifier): too weak a signal to block on.
-    if text.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-') {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
+    {
         return false;
     }
-    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
         return false;
     }
     // A member path or a snake_case identifier (`self.pwd`, `args.password`, `db_password_2`).
@@ -399,16 +477,21 @@ fn password(secret: &[u8]) -> bool {
     }
     // A constant's name (`CLIENT_TRAFFIC_SECRET_0`), not its value.
     let constant = text.contains('_')
-        && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     !constant
 }
 
 fn is_identifier_path(text: &str) -> bool {
-    let parts_ok = text.split(['.', ':']).filter(|p| !p.is_empty()).all(|part| {
-        let mut bytes = part.bytes();
-        matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b'$')
-            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    });
+    let parts_ok = text
+        .split(['.', ':'])
+        .filter(|p| !p.is_empty())
+        .all(|part| {
+            let mut bytes = part.bytes();
+            matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
     if !parts_ok {
         return false;
     }
@@ -455,7 +538,10 @@ fn token_value(secret: &[u8]) -> bool {
         return false;
     }
     // UUIDs identify things; they are not credentials on their own.
-    if text.len() == 36 && text.bytes().filter(|&b| b == b'-').count() == 4 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+    if text.len() == 36
+        && text.bytes().filter(|&b| b == b'-').count() == 4
+        && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    {
         return false;
     }
     true
@@ -492,30 +578,69 @@ mod tests {
 
     #[test]
     fn ipv4_ranges() {
-        for ok in ["10.0.0.1", "172.16.5.4", "172.31.255.255", "192.168.1.1"] {
+        for ok in [
+            "10.40.3.17",
+            "172.16.5.44",
+            "172.31.200.25",
+            "192.168.77.21",
+        ] {
             assert!(private_ipv4(ok.as_bytes(), &ctx()), "{ok}");
         }
-        for no in ["172.32.0.1", "192.169.1.1", "10.256.0.1", "10.01.2.3", "8.8.8.8", "127.0.0.1"] {
+        // out of range, malformed, public, loopback, and documentation-style stand-ins
+        for no in [
+            "172.32.0.1",
+            "192.169.1.1",
+            "10.256.0.1",
+            "10.01.2.3",
+            "8.8.8.8",
+            "127.0.0.1",
+            "192.168.1.1",
+            "10.0.0.2",
+            "10.10.10.10",
+        ] {
             assert!(!private_ipv4(no.as_bytes(), &ctx()), "{no}");
         }
-        let oid = CheckContext { before: b"1.3.", after: b".4", internal_domains: &[] };
+        let oid = CheckContext {
+            before: b"1.3.",
+            after: b".4",
+            internal_domains: &[],
+        };
         assert!(!private_ipv4(b"10.1.2.3", &oid));
     }
 
     #[test]
     fn ipv6_ula() {
         assert!(private_ipv6(b"fd12:3456:789a::1", &ctx()));
-        assert!(private_ipv6(b"fc00::1", &ctx()));
+        assert!(private_ipv6(b"fc9e:41b2:7c0d:1::20", &ctx()));
+        assert!(!private_ipv6(b"fc00::1", &ctx()));
+        assert!(!private_ipv6(b"fd00:1234::1", &ctx()));
         assert!(!private_ipv6(b"fe80::1", &ctx()));
         assert!(!private_ipv6(b"fd00:", &ctx()));
     }
 
     #[test]
     fn internal_hosts() {
-        for ok in ["jira.corp", "wiki.internal:8443", "api.svc.cluster.local", "intranet", "grafana.corp.example.com", "10.1.2.3", "nas.home.arpa"] {
+        for ok in [
+            "jira.corp",
+            "wiki.internal:8443",
+            "api.svc.cluster.local",
+            "intranet",
+            "grafana.corp.acme.com",
+            "10.61.2.37",
+            "nas.home.arpa",
+        ] {
             assert!(internal_host(ok.as_bytes(), &[]), "{ok}");
         }
-        for no in ["github.com", "localhost", "example", "docs.python.org", "8.8.8.8", "127.0.0.1"] {
+        for no in [
+            "github.com",
+            "localhost",
+            "example",
+            "docs.python.org",
+            "8.8.8.8",
+            "127.0.0.1",
+            "mock.local",
+            "mocked",
+        ] {
             assert!(!internal_host(no.as_bytes(), &[]), "{no}");
         }
         let domains = vec!["acme.io".to_string()];
@@ -527,20 +652,43 @@ mod tests {
         for ok in ["Tr0ub4dor&3", "hunter22!", "Winter2024", "s3cr3t-Value"] {
             assert!(password(ok.as_bytes()), "{ok}");
         }
-        for no in ["self.password", "password", "db_password", "get_pass()", "12345678", "/etc/secret", "%s", "required", "args.pwd"] {
+        for no in [
+            "self.password",
+            "password",
+            "db_password",
+            "get_pass()",
+            "12345678",
+            "/etc/secret",
+            "%s",
+            "required",
+            "args.pwd",
+        ] {
             assert!(!password(no.as_bytes()), "{no}");
         }
     }
 
     #[test]
     fn bare_values_count_only_in_configuration_syntax() {
-        let at = |before: &'static [u8]| CheckContext { before, after: b"", internal_domains: &[] };
+        let at = |before: &'static [u8]| CheckContext {
+            before,
+            after: b"",
+            internal_domains: &[],
+        };
         assert!(assigned_value(b"Winter2024", &at(b"DB_PASSWORD=")));
         assert!(assigned_value(b"Winter2024", &at(b"  password: ")));
         assert!(assigned_value(b"Winter2024", &at(b"export PGPASSWORD=")));
-        assert!(assigned_value(b"Winter2024", &at(b"let x = f(password = \"")));
-        assert!(!assigned_value(b"WIN32_ERROR", &at(b"pub const ERROR_INVALID_PASSWORD: ")));
-        assert!(!assigned_value(b"Curve25519", &at(b"let raw_private_key: ")));
+        assert!(assigned_value(
+            b"Winter2024",
+            &at(b"let x = f(password = \"")
+        ));
+        assert!(!assigned_value(
+            b"WIN32_ERROR",
+            &at(b"pub const ERROR_INVALID_PASSWORD: ")
+        ));
+        assert!(!assigned_value(
+            b"Curve25519",
+            &at(b"let raw_private_key: ")
+        ));
     }
 
     #[test]

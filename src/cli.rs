@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "staunch", version, about = "Stops secrets from leaving: scans files, staged changes, pushes and history")]
+#[command(
+    name = "staunch",
+    version,
+    about = "Stops secrets from leaving: scans files, staged changes, pushes and history"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -59,6 +63,15 @@ pub enum ColorChoice {
 pub enum Command {
     /// Scan files, staged changes, a commit range, the whole history or stdin
     Scan(ScanArgs),
+    /// What git hooks and agent hooks call
+    Hook {
+        #[command(subcommand)]
+        kind: HookKind,
+    },
+    /// Wire staunch into this repository's git hooks (or Claude Code's settings)
+    Install(InstallArgs),
+    /// Remove what `install` wrote, restoring what was there before
+    Uninstall(InstallArgs),
     /// Inspect and test rule packs
     Rules {
         #[command(subcommand)]
@@ -66,10 +79,46 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum HookKind {
+    /// Scan what the next commit would add (git pre-commit hook)
+    PreCommit,
+    /// Scan the commits being pushed, read from git's stdin (git pre-push hook)
+    PrePush {
+        /// Remote name and URL, as git passes them to the hook (unused, accepted for git)
+        #[arg(num_args = 0..=2)]
+        remote: Vec<String>,
+    },
+    /// Claude Code PreToolUse hook: scan what a tool is about to write or run
+    ClaudeCode,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Replace (or remove) hooks staunch did not write
+    #[arg(long)]
+    pub force: bool,
+    /// Install the Claude Code PreToolUse hook in .claude/settings.json instead of git hooks
+    #[arg(long)]
+    pub claude_code: bool,
+    /// With --claude-code: use ~/.claude/settings.json
+    #[arg(long, requires = "claude_code")]
+    pub user: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (default: .)
     pub paths: Vec<PathBuf>,
+    /// Scan what the next commit would add (the index against HEAD)
+    #[arg(long, conflicts_with_all = ["paths", "range", "all", "stdin"])]
+    pub staged: bool,
+    /// Scan the commits in a range, e.g. origin/main..HEAD
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["paths", "all", "stdin"])]
+    pub range: Option<String>,
+    /// Scan every blob reachable from every ref
+    #[arg(long, conflicts_with_all = ["paths", "stdin"])]
+    pub all: bool,
     /// Scan standard input as if it were the file given by --path
     #[arg(long, conflicts_with = "paths")]
     pub stdin: bool,
@@ -92,7 +141,8 @@ mod tests {
 
     #[test]
     fn common_flags_work_after_the_subcommand() {
-        let cli = Cli::try_parse_from(["staunch", "scan", "src", "--format", "json", "-C", "/tmp"]).unwrap();
+        let cli = Cli::try_parse_from(["staunch", "scan", "src", "--format", "json", "-C", "/tmp"])
+            .unwrap();
         assert_eq!(cli.common.format, Format::Json);
         assert_eq!(cli.common.dir, Some(PathBuf::from("/tmp")));
         match cli.command {

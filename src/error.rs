@@ -46,7 +46,13 @@ impl Error {
     pub fn toml(file: &str, text: &str, err: &toml::de::Error) -> Error {
         let line = err
             .span()
-            .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1)
+            .map(|span| {
+                text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1
+            })
             .unwrap_or(1);
         let message = err.message().to_string();
         Error::Toml {

@@ -23,21 +23,100 @@ pub fn entropy(bytes: &[u8]) -> f64 {
 
 /// Markers of a template variable, an environment lookup or a stand-in value.
 const PLACEHOLDER_MARKERS: &[&str] = &[
-    "${", "{{", "}}", "$(", "#{", "%(", "<%", "process.env", "os.environ", "getenv", "env(",
-    "env[", "env.", "environ", "secrets.", "vault(", "lookup(", "xxxx", "****", "....", "changeme",
-    "change_me", "change-me", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey",
-    "example", "placeholder", "dummy", "redacted", "replace_", "replace-", "replaceme",
-    "insert_", "insert-", "todo", "fixme", "<your", "here>", "_here", "-here", "notreal",
-    "not_real", "not-real", "sample", "fake_", "fake-",
+    "${",
+    "{{",
+    "}}",
+    "$(",
+    "#{",
+    "%(",
+    "<%",
+    "process.env",
+    "os.environ",
+    "getenv",
+    "env(",
+    "env[",
+    "env.",
+    "environ",
+    "secrets.",
+    "vault(",
+    "lookup(",
+    "xxxx",
+    "****",
+    "....",
+    "changeme",
+    "change_me",
+    "change-me",
+    "your_",
+    "your-",
+    "yourpass",
+    "yoursecret",
+    "yourtoken",
+    "yourkey",
+    "example",
+    "placeholder",
+    "dummy",
+    "redacted",
+    "replace_",
+    "replace-",
+    "replaceme",
+    "insert_",
+    "insert-",
+    "todo",
+    "fixme",
+    "<your",
+    "here>",
+    "_here",
+    "-here",
+    "notreal",
+    "not_real",
+    "not-real",
+    "sample",
+    "fake_",
+    "fake-",
 ];
 
 /// Whole values that are stand-ins rather than secrets.
 const PLACEHOLDER_VALUES: &[&str] = &[
-    "password", "passwd", "pass", "secret", "pwd", "user", "username", "admin", "root", "test",
-    "testing", "guest", "demo", "foo", "bar", "foobar", "none", "null", "mypassword",
-    "mysecret", "secretpassword", "s3cr3t", "p@ssw0rd", "p@ssword", "123456", "12345678",
-    "password123", "password1", "letmein", "qwerty", "abc123", "token", "apikey", "api_key",
-    "opensesame", "open sesame", "hunter2", "secret123", "pass123", "admin123",
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "pwd",
+    "user",
+    "username",
+    "admin",
+    "root",
+    "test",
+    "testing",
+    "guest",
+    "demo",
+    "foo",
+    "bar",
+    "foobar",
+    "none",
+    "null",
+    "mypassword",
+    "mysecret",
+    "secretpassword",
+    "s3cr3t",
+    "p@ssw0rd",
+    "p@ssword",
+    "123456",
+    "12345678",
+    "password123",
+    "password1",
+    "letmein",
+    "qwerty",
+    "abc123",
+    "token",
+    "apikey",
+    "api_key",
+    "opensesame",
+    "open sesame",
+    "hunter2",
+    "secret123",
+    "pass123",
+    "admin123",
 ];
 
 /// True when `value` is a template, reference or stand-in rather than a real secret.
@@ -56,10 +135,17 @@ pub fn looks_like_placeholder(value: &[u8]) -> bool {
     // `<...>` or `[...]` stand-ins, `$VAR` and `%VAR%` references.
     let first = value[0];
     let last = value[value.len() - 1];
-    if (first == b'<' && last == b'>') || (first == b'[' && last == b']') || (first == b'{' && last == b'}') {
+    if (first == b'<' && last == b'>')
+        || (first == b'[' && last == b']')
+        || (first == b'{' && last == b'}')
+    {
         return true;
     }
-    if first == b'$' && value[1..].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'{' || *b == b'}') {
+    if first == b'$'
+        && value[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'{' || *b == b'}')
+    {
         return true;
     }
     if first == b'%' && last == b'%' {
@@ -84,7 +170,18 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        for p in ["${DB_PASSWORD}", "{{ .Values.password }}", "<your-key>", "changeme", "xxxxxxxx", "********", "$DB_PASS", "%PASSWORD%", "password", "AKIAIOSFODNN7EXAMPLE"] {
+        for p in [
+            "${DB_PASSWORD}",
+            "{{ .Values.password }}",
+            "<your-key>",
+            "changeme",
+            "xxxxxxxx",
+            "********",
+            "$DB_PASS",
+            "%PASSWORD%",
+            "password",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
             assert!(looks_like_placeholder(p.as_bytes()), "{p}");
         }
         for s in ["Tr0ub4dor&3", "ghp_aB3dE5fG7hI9", "Quartz-77-river"] {

@@ -13,6 +13,8 @@ pub mod cli;
 pub mod error;
 pub mod filters;
 pub mod finding;
+pub mod hooks;
+pub mod install;
 pub mod matcher;
 pub mod report;
 pub mod rules;

@@ -184,7 +184,9 @@ impl Matcher {
             });
         }
         result.findings.sort();
-        result.findings.dedup_by(|a, b| a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret);
+        result
+            .findings
+            .dedup_by(|a, b| a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret);
         result
     }
 
@@ -256,7 +258,9 @@ impl Matcher {
             let group = match rule.secret_group {
                 Some(g) => caps.get(g),
                 // The first group that took part, so alternatives can each hold the secret.
-                None => (1..caps.len()).find_map(|g| caps.get(g)).or_else(|| caps.get(0)),
+                None => (1..caps.len())
+                    .find_map(|g| caps.get(g))
+                    .or_else(|| caps.get(0)),
             };
             let Some(group) = group else { continue };
             let span = region.start + group.start()..region.start + group.end();
@@ -302,7 +306,8 @@ impl Matcher {
         }
         if let Some(check) = rule.check {
             let line_start = memchr::memrchr(b'\n', &data[..span.start]).map_or(0, |i| i + 1);
-            let line_end = memchr::memchr(b'\n', &data[span.end..]).map_or(data.len(), |i| span.end + i);
+            let line_end =
+                memchr::memchr(b'\n', &data[span.end..]).map_or(data.len(), |i| span.end + i);
             let ctx = CheckContext {
                 before: &data[line_start..span.start],
                 after: &data[span.end..line_end],
@@ -318,7 +323,11 @@ impl Matcher {
     /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
     /// Findings inside are reported at the run, marked as decoded.
     fn scan_base64(&self, data: &[u8], depth: usize, out: &mut Vec<RawMatch>) {
-        for run in base64_runs(data, self.options.min_base64_length, self.options.max_base64_length) {
+        for run in base64_runs(
+            data,
+            self.options.min_base64_length,
+            self.options.max_base64_length,
+        ) {
             let Some(decoded) = decode_text(&data[run.clone()]) else {
                 continue;
             };
@@ -344,7 +353,9 @@ impl Matcher {
     /// not a password). Vetoed matches are dropped here.
     fn drop_shadowed(&self, mut matches: Vec<RawMatch>) -> Vec<RawMatch> {
         matches.sort_by_key(|m| (m.span.start, m.span.end, m.rule));
-        matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret && a.vetoed == b.vetoed);
+        matches.dedup_by(|a, b| {
+            a.rule == b.rule && a.span == b.span && a.secret == b.secret && a.vetoed == b.vetoed
+        });
         let specific: Vec<(Range<usize>, &[u8])> = matches
             .iter()
             .filter(|m| !self.rules[m.rule].generic)
@@ -413,7 +424,10 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
     while start + min <= data.len() {
         // Is data[start..start + min] all base64? Check from the far end, and restart just past
         // the last byte that is not.
-        if let Some(bad) = (start..start + min).rev().find(|&i| BASE64_CLASS[data[i] as usize] & B64 == 0) {
+        if let Some(bad) = (start..start + min)
+            .rev()
+            .find(|&i| BASE64_CLASS[data[i] as usize] & B64 == 0)
+        {
             start = bad + 1;
             continue;
         }
@@ -421,7 +435,9 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
         while end < data.len() && BASE64_CLASS[data[end] as usize] & B64 != 0 {
             end += 1;
         }
-        let classes = data[start..end].iter().fold(0, |acc, &b| acc | BASE64_CLASS[b as usize]);
+        let classes = data[start..end]
+            .iter()
+            .fold(0, |acc, &b| acc | BASE64_CLASS[b as usize]);
         let mut padded = end;
         while padded < data.len() && padded - end < 2 && data[padded] == b'=' {
             padded += 1;
@@ -439,16 +455,22 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
 fn decode_text(run: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    let trimmed = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"=")).unwrap_or(run);
+    let trimmed = run
+        .strip_suffix(b"==")
+        .or_else(|| run.strip_suffix(b"="))
+        .unwrap_or(run);
     let lenient = GeneralPurposeConfig::new()
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true);
     let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient);
     let url = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient);
     let decoded = if trimmed.iter().any(|&b| b == b'-' || b == b'_') {
-        url.decode(trimmed).or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        url.decode(trimmed)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
     } else {
-        standard.decode(trimmed).or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+        standard
+            .decode(trimmed)
+            .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
     }
     .ok()?;
     if decoded.len() < 8 {
@@ -483,8 +505,16 @@ impl<'a> LineIndex<'a> {
 
     fn line_bounds(&self, pos: usize) -> Range<usize> {
         let line = self.line_of(pos);
-        let start = if line == 1 { 0 } else { self.newlines[line - 2] + 1 };
-        let end = self.newlines.get(line - 1).copied().unwrap_or(self.data.len());
+        let start = if line == 1 {
+            0
+        } else {
+            self.newlines[line - 2] + 1
+        };
+        let end = self
+            .newlines
+            .get(line - 1)
+            .copied()
+            .unwrap_or(self.data.len());
         start..end
     }
 }
@@ -509,7 +539,8 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
 "#;
 
     fn scan(m: &Matcher, text: &str) -> Vec<Finding> {
-        m.scan_fragment(&Fragment::file("f.txt", text.as_bytes().to_vec())).findings
+        m.scan_fragment(&Fragment::file("f.txt", text.as_bytes().to_vec()))
+            .findings
     }
 
     #[test]
@@ -523,7 +554,8 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
     #[test]
     fn finds_inside_base64_and_reports_the_encoded_line() {
         let m = matcher(PACK);
-        let encoded = base64::engine::general_purpose::STANDARD.encode("token: dmo_Ab3De5Gh7Jk9Mn1Pq3St");
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode("token: dmo_Ab3De5Gh7Jk9Mn1Pq3St");
         let found = scan(&m, &format!("x\nblob = \"{encoded}\"\n"));
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 2);
@@ -533,7 +565,10 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
     #[test]
     fn allow_marker_silences() {
         let m = matcher(PACK);
-        let r = m.scan_fragment(&Fragment::file("f", b"k = dmo_Ab3De5Gh7Jk9Mn1Pq3St # staunch:allow".to_vec()));
+        let r = m.scan_fragment(&Fragment::file(
+            "f",
+            b"k = dmo_Ab3De5Gh7Jk9Mn1Pq3St # staunch:allow".to_vec(),
+        ));
         assert!(r.findings.is_empty());
         assert_eq!(r.allowed, 1);
     }
@@ -552,8 +587,17 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
     #[test]
     fn base64_runs_are_found_whole() {
         let text = b"x = \"aGVsbG8gd29ybGQgMTIz\" and short Ab1 and dGhpcyBpcyBhIHRlc3Q9MQ==";
-        let runs: Vec<&[u8]> = base64_runs(text, 16, 1000).into_iter().map(|r| &text[r]).collect();
-        assert_eq!(runs, vec![b"aGVsbG8gd29ybGQgMTIz".as_slice(), b"dGhpcyBpcyBhIHRlc3Q9MQ==".as_slice()]);
+        let runs: Vec<&[u8]> = base64_runs(text, 16, 1000)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!(
+            runs,
+            vec![
+                b"aGVsbG8gd29ybGQgMTIz".as_slice(),
+                b"dGhpcyBpcyBhIHRlc3Q9MQ==".as_slice()
+            ]
+        );
         assert!(base64_runs(b"only_lowercase_identifier_here", 16, 1000).is_empty());
     }
 

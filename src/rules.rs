@@ -13,9 +13,15 @@ use crate::error::{Error, Result};
 
 /// The packs compiled into the binary, so a copied binary is self-contained.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    ("rules/providers.toml", include_str!("../rules/providers.toml")),
+    (
+        "rules/providers.toml",
+        include_str!("../rules/providers.toml"),
+    ),
     ("rules/generic.toml", include_str!("../rules/generic.toml")),
-    ("rules/connection.toml", include_str!("../rules/connection.toml")),
+    (
+        "rules/connection.toml",
+        include_str!("../rules/connection.toml"),
+    ),
     ("rules/network.toml", include_str!("../rules/network.toml")),
 ];
 
@@ -154,7 +160,10 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> 
 /// Parses one pack's text. `file` names it in errors.
 pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
     let pack: PackSpec = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
-    pack.rule.into_iter().map(|spec| compile_rule(file, spec)).collect()
+    pack.rule
+        .into_iter()
+        .map(|spec| compile_rule(file, spec))
+        .collect()
 }
 
 fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
@@ -193,15 +202,25 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
     }
     let check = match &spec.check {
         None => None,
-        Some(name) => Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?),
+        Some(name) => {
+            Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?)
+        }
     };
     let mut allow = Vec::new();
     for pattern in &spec.allow {
         allow.push(compile_regex(pattern).map_err(|e| fail(format!("bad allow regex: {e}")))?);
     }
     Ok(Rule {
-        keywords: spec.keywords.iter().map(|k| k.to_ascii_lowercase()).collect(),
-        stopwords: spec.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        keywords: spec
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect(),
+        stopwords: spec
+            .stopwords
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
         id: spec.id,
         description: spec.description,
         category: spec.category,

@@ -38,7 +38,11 @@ pub struct Outcome {
 
 /// Per-file result, folded into the outcome.
 enum FileResult {
-    Scanned { bytes: u64, findings: Vec<Finding>, allowed: usize },
+    Scanned {
+        bytes: u64,
+        findings: Vec<Finding>,
+        allowed: usize,
+    },
     Skipped,
     Failed(Error),
 }
@@ -94,7 +98,11 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {
         match result {
-            FileResult::Scanned { bytes, findings, allowed } => {
+            FileResult::Scanned {
+                bytes,
+                findings,
+                allowed,
+            } => {
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;
                 outcome.stats.allowed += allowed as u64;

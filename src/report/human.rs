@@ -8,8 +8,13 @@ use super::{shown_secret, ReportOptions};
 use crate::rules::Severity;
 use crate::scan::Outcome;
 
-pub fn write(out: &mut dyn Write, outcome: &Outcome, options: &ReportOptions) -> std::io::Result<()> {
-    let paint = |text: String, style: fn(&str) -> String| if options.color { style(&text) } else { text };
+pub fn write(
+    out: &mut dyn Write,
+    outcome: &Outcome,
+    options: &ReportOptions,
+) -> std::io::Result<()> {
+    let paint =
+        |text: String, style: fn(&str) -> String| if options.color { style(&text) } else { text };
     for f in &outcome.findings {
         let location = format!("{}:{}:{}", f.path, f.line, f.column);
         let severity = match f.severity {

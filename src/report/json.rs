@@ -7,7 +7,11 @@ use serde_json::json;
 use super::{shown_secret, ReportOptions};
 use crate::scan::Outcome;
 
-pub fn write(out: &mut dyn Write, outcome: &Outcome, options: &ReportOptions) -> std::io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    outcome: &Outcome,
+    options: &ReportOptions,
+) -> std::io::Result<()> {
     let findings: Vec<_> = outcome
         .findings
         .iter()

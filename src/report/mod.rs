@@ -32,7 +32,11 @@ pub fn shown_secret(finding: &Finding, options: &ReportOptions) -> String {
     }
 }
 
-pub fn write(out: &mut dyn Write, outcome: &Outcome, options: &ReportOptions) -> std::io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    outcome: &Outcome,
+    options: &ReportOptions,
+) -> std::io::Result<()> {
     match options.format {
         Format::Human => human::write(out, outcome, options),
         Format::Json => json::write(out, outcome, options),
