@@ -2,10 +2,11 @@
 //! writes the report and decides the verdict.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, ColorChoice, Command, Common, HookKind, RulesCommand, ScanArgs};
 use crate::error::{Error, Result};
+use crate::git::GitRepo;
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
 use crate::rules::{self, Rule};
@@ -30,7 +31,9 @@ pub fn run(cli: Cli) -> Result<Verdict> {
         Command::Scan(args) => run_scan(&cli.common, args),
         Command::Hook { kind } => match kind {
             HookKind::PreCommit => crate::hooks::pre_commit(&cli.common),
-            HookKind::PrePush { .. } => crate::hooks::pre_push(&cli.common),
+            HookKind::PrePush { remote } => {
+                crate::hooks::pre_push(&cli.common, remote.first().map(String::as_str))
+            }
             HookKind::ClaudeCode => crate::hooks::claude_code::run(&cli.common),
         },
         Command::Install(args) => crate::install::install(&cli.common, args),
@@ -56,7 +59,15 @@ pub fn build_matcher(common: &Common) -> Result<Matcher> {
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
     let matcher = build_matcher(common)?;
     let max_file_size = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    let outcome = if args.stdin {
+    let outcome = if args.staged {
+        scan_staged(&matcher, max_file_size)?
+    } else if let Some(range) = &args.range {
+        let repo = GitRepo::discover(Path::new("."))?;
+        let commits = repo.range(range)?;
+        scan_commits(&matcher, &repo, &commits, max_file_size)?
+    } else if args.all {
+        scan_history(&matcher, max_file_size)?
+    } else if args.stdin {
         let mut data = Vec::new();
         std::io::stdin()
             .read_to_end(&mut data)
@@ -72,6 +83,62 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
         scan::scan_paths(&matcher, &roots, max_file_size)
     };
     finish(common, &outcome)
+}
+
+/// What `scan --staged` and the pre-commit hook scan.
+pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+    let repo = GitRepo::discover(Path::new("."))?;
+    let staged = repo.staged(max_file_size)?;
+    let mut outcome = scan::scan_fragments(matcher, staged.fragments);
+    outcome.stats.skipped += staged.skipped;
+    Ok(outcome)
+}
+
+/// The added lines of each commit in `commits`.
+pub fn scan_commits(
+    matcher: &Matcher,
+    repo: &GitRepo,
+    commits: &[gix::ObjectId],
+    max_file_size: u64,
+) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let changed = repo.commit_fragments(commits, max_file_size)?;
+    let mut outcome = scan::scan_fragments(matcher, changed.fragments);
+    outcome.stats.skipped += changed.skipped;
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(outcome)
+}
+
+/// Every unique blob of the whole history, once; progress on a terminal.
+fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let repo = GitRepo::discover(Path::new("."))?;
+    let commits = repo.all_commits()?;
+    let blobs = repo.history_blobs(&commits)?;
+    let collector = scan::Collector::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let total = blobs.len();
+    let skipped = std::thread::scope(|scope| {
+        if std::io::stderr().is_terminal() {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (files, bytes, found) = collector.progress();
+                    eprint!(
+                        "\rstaunch: {files}/{total} blobs, {} MiB, {found} finding(s)  ",
+                        bytes >> 20
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                eprint!("\r\x1b[K");
+            });
+        }
+        let result = repo.for_each_blob(&blobs, max_file_size, |fragment| {
+            collector.scan(matcher, &fragment)
+        });
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    })?;
+    Ok(collector.finish(skipped, started))
 }
 
 /// Writes the report and the per-file errors, and turns the outcome into a verdict.

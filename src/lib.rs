@@ -13,6 +13,7 @@ pub mod cli;
 pub mod error;
 pub mod filters;
 pub mod finding;
+pub mod git;
 pub mod hooks;
 pub mod install;
 pub mod matcher;

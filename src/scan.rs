@@ -94,6 +94,59 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
     outcome
 }
 
+/// Collects findings from fragments scanned on many threads as they arrive (history scans,
+/// where holding every fragment at once would make memory grow with the history).
+#[derive(Default)]
+pub struct Collector {
+    findings: std::sync::Mutex<Vec<Finding>>,
+    files: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+    allowed: std::sync::atomic::AtomicU64,
+    found: std::sync::atomic::AtomicU64,
+}
+
+impl Collector {
+    pub fn scan(&self, matcher: &Matcher, fragment: &Fragment) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let result = matcher.scan_fragment(fragment);
+        self.files.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
+        self.allowed.fetch_add(result.allowed as u64, Relaxed);
+        if !result.findings.is_empty() {
+            self.found.fetch_add(result.findings.len() as u64, Relaxed);
+            self.findings.lock().unwrap().extend(result.findings);
+        }
+    }
+
+    /// (files, bytes, findings) so far, for progress display.
+    pub fn progress(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.files.load(Relaxed),
+            self.bytes.load(Relaxed),
+            self.found.load(Relaxed),
+        )
+    }
+
+    pub fn finish(self, skipped: u64, started: Instant) -> Outcome {
+        let mut findings = self.findings.into_inner().unwrap();
+        findings.sort();
+        findings.dedup();
+        Outcome {
+            findings,
+            stats: Stats {
+                files: self.files.into_inner(),
+                bytes: self.bytes.into_inner(),
+                skipped,
+                errors: 0,
+                allowed: self.allowed.into_inner(),
+                duration_ms: started.elapsed().as_millis() as u64,
+            },
+            errors: Vec::new(),
+        }
+    }
+}
+
 fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {

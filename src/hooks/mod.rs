@@ -3,18 +3,177 @@
 
 pub mod claude_code;
 
+use std::io::Read;
+use std::path::Path;
+
+use crate::app::{build_matcher, finish, scan_commits, scan_staged, DEFAULT_MAX_FILE_SIZE};
 use crate::cli::Common;
 use crate::error::{Error, Result};
+use crate::git::GitRepo;
 use crate::Verdict;
 
-pub fn pre_commit(_common: &Common) -> Result<Verdict> {
-    Err(Error::Usage(
-        "hook pre-commit needs the git sources (not built yet)".into(),
+/// Says how to get past a block when the user is sure, after any failure.
+const BYPASS_HINT: &str = "to bypass once, if you are sure: git commit/push --no-verify";
+
+fn blocked_on_error(err: Error, what: &str) -> Error {
+    Error::Usage(format!(
+        "{what} blocked: staunch could not finish its scan: {err}\n{BYPASS_HINT}"
     ))
 }
 
-pub fn pre_push(_common: &Common) -> Result<Verdict> {
-    Err(Error::Usage(
-        "hook pre-push needs the git sources (not built yet)".into(),
-    ))
+pub fn pre_commit(common: &Common) -> Result<Verdict> {
+    let run = || -> Result<Verdict> {
+        let matcher = build_matcher(common)?;
+        let outcome = scan_staged(
+            &matcher,
+            common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        )?;
+        finish(common, &outcome)
+    };
+    let verdict = run().map_err(|e| blocked_on_error(e, "commit"))?;
+    if verdict == Verdict::Blocked {
+        eprintln!("staunch: commit blocked: the staged changes add secrets (see above).\nRemove them, or mark a false alarm with a `staunch:allow` comment; {BYPASS_HINT}");
+    }
+    Ok(verdict)
+}
+
+/// One line of what git gives a pre-push hook on stdin.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PushedRef {
+    pub local_ref: String,
+    pub local_oid: String,
+    pub remote_ref: String,
+    pub remote_oid: String,
+}
+
+/// Parses every line of pre-push stdin (one push can carry several refs, tags and deletions).
+pub fn parse_push_lines(input: &str) -> Result<Vec<PushedRef>> {
+    let mut refs = Vec::new();
+    for (number, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [local_ref, local_oid, remote_ref, remote_oid] = fields[..] else {
+            return Err(Error::Usage(format!(
+                "pre-push input line {}: expected `<local ref> <local oid> <remote ref> <remote oid>`, got {line:?}",
+                number + 1
+            )));
+        };
+        refs.push(PushedRef {
+            local_ref: local_ref.into(),
+            local_oid: local_oid.into(),
+            remote_ref: remote_ref.into(),
+            remote_oid: remote_oid.into(),
+        });
+    }
+    Ok(refs)
+}
+
+/// The all-zero id git uses for "nothing": its length follows the object format.
+fn is_zero_id(hex: &str) -> bool {
+    !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+}
+
+pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
+    let run = || -> Result<Verdict> {
+        let matcher = build_matcher(common)?;
+        let repo = GitRepo::discover(Path::new("."))?;
+        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        // Under the pre-commit framework the range comes from the environment instead.
+        let from_env = (
+            std::env::var("PRE_COMMIT_FROM_REF"),
+            std::env::var("PRE_COMMIT_TO_REF"),
+        );
+        let commits = if let (Ok(from), Ok(to)) = from_env {
+            let to = repo.resolve_commit(&to)?;
+            let hidden = if from.is_empty() || is_zero_id(&from) {
+                repo.remote_tips(remote)?
+            } else {
+                vec![repo.resolve_commit(&from)?]
+            };
+            repo.commits_between(&[to], &hidden)?
+        } else {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| Error::io("<stdin>", e))?;
+            push_commits(&repo, &parse_push_lines(&input)?, remote)?
+        };
+        let outcome = scan_commits(&matcher, &repo, &commits, max)?;
+        finish(common, &outcome)
+    };
+    let verdict = run().map_err(|e| blocked_on_error(e, "push"))?;
+    if verdict == Verdict::Blocked {
+        eprintln!("staunch: push blocked: the commits being pushed add secrets (see above).\nRewrite those commits to remove them (the secret is in history even if a later commit deletes it), and rotate any real credential; {BYPASS_HINT}");
+    }
+    Ok(verdict)
+}
+
+/// The commits a push would send, over every pushed ref.
+fn push_commits(
+    repo: &GitRepo,
+    refs: &[PushedRef],
+    remote: Option<&str>,
+) -> Result<Vec<gix::ObjectId>> {
+    let hash_len = repo.object_hash_len();
+    let mut all = Vec::new();
+    let mut remote_tips: Option<Vec<gix::ObjectId>> = None;
+    for pushed in refs {
+        for oid in [&pushed.local_oid, &pushed.remote_oid] {
+            if oid.len() != hash_len {
+                return Err(Error::Usage(format!(
+                    "pre-push: object id {oid:?} is not {hash_len} hex digits"
+                )));
+            }
+        }
+        if is_zero_id(&pushed.local_oid) {
+            continue; // a deletion sends nothing
+        }
+        let local = repo.resolve_commit(&pushed.local_oid)?;
+        let hidden = if !is_zero_id(&pushed.remote_oid)
+            && repo.has_object(repo.parse_id(&pushed.remote_oid)?)
+        {
+            vec![repo.resolve_commit(&pushed.remote_oid)?]
+        } else {
+            // A new branch, or a remote tip we do not have: what none of the remote's
+            // tracking branches already holds.
+            if remote_tips.is_none() {
+                remote_tips = Some(repo.remote_tips(remote)?);
+            }
+            remote_tips.clone().unwrap_or_default()
+        };
+        all.extend(repo.commits_between(&[local], &hidden)?);
+    }
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_line_and_rejects_garbage() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let input =
+            format!("refs/heads/main {a} refs/heads/main {z}\n(delete) {z} refs/heads/old {a}\n");
+        let refs = parse_push_lines(&input).unwrap();
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[1].local_ref, "(delete)");
+        assert!(parse_push_lines("just two\n")
+            .unwrap_err()
+            .to_string()
+            .contains("line 1"));
+        assert!(parse_push_lines("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn zero_ids_of_any_length() {
+        assert!(is_zero_id(&"0".repeat(40)));
+        assert!(is_zero_id(&"0".repeat(64)));
+        assert!(!is_zero_id(&"0a".repeat(20)));
+    }
 }

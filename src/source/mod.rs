@@ -1,6 +1,7 @@
 //! Sources turn what is about to leave (files on disk, staged changes, commits, stdin) into
 //! fragments: bytes with a path, and for partial content the file line of each fragment line.
 
+pub mod diff;
 pub mod files;
 
 /// A piece of content to scan.

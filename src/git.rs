@@ -1,0 +1,490 @@
+//! Every gix call lives here and nowhere else: gix's API moves between versions, and keeping it
+//! in one module keeps the rest of the crate on plain types (paths, bytes, commit ids).
+//!
+//! Nothing here writes to the repository: no objects, no index refresh, no lock files. Blobs are
+//! read as stored (no filters, no textconv), so nothing from the scanned repository runs.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use gix::bstr::{BString, ByteSlice};
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+use crate::source::diff::added_lines;
+use crate::source::{is_binary, Fragment};
+
+/// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+
+/// Bytes of decoded objects kept per thread, so deltas against the same base are not redone.
+const OBJECT_CACHE: usize = 64 * 1024 * 1024;
+
+pub struct GitRepo {
+    repo: gix::Repository,
+}
+
+/// What a git source gave: the fragments to scan and how many blobs were skipped on purpose.
+#[derive(Default)]
+pub struct GitFragments {
+    pub fragments: Vec<Fragment>,
+    pub skipped: u64,
+}
+
+/// One blob a commit added or changed, with what it replaced.
+#[derive(Clone, Debug)]
+struct BlobChange {
+    path: BString,
+    old: Option<ObjectId>,
+    new: ObjectId,
+}
+
+fn git_error(context: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
+    Error::Git(format!("{context}: {err}"))
+}
+
+enum Blob {
+    Text(Vec<u8>),
+    Skipped,
+}
+
+impl GitRepo {
+    /// Finds the repository containing `dir`, honouring `GIT_DIR`, `GIT_INDEX_FILE` and the other
+    /// variables git sets for hooks.
+    pub fn discover(dir: &Path) -> Result<GitRepo> {
+        let mut repo = gix::discover_with_environment_overrides(dir)
+            .map_err(|e| git_error(format!("{}: not in a git repository", dir.display()), e))?;
+        repo.object_cache_size_if_unset(OBJECT_CACHE);
+        Ok(GitRepo { repo })
+    }
+
+    pub fn object_hash_len(&self) -> usize {
+        self.repo.object_hash().len_in_hex()
+    }
+
+    /// The content of a blob, unless it is too large, binary or an LFS pointer. The size is
+    /// read from the object header first, so a huge blob is never loaded.
+    fn read_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
+        let header = repo
+            .find_header(id)
+            .map_err(|e| git_error(format!("object {id}"), e))?;
+        if header.size() > max_size {
+            return Ok(Blob::Skipped);
+        }
+        let mut object = repo
+            .find_object(id)
+            .map_err(|e| git_error(format!("object {id}"), e))?;
+        let data = std::mem::take(&mut object.data);
+        if is_binary(&data) || data.starts_with(LFS_POINTER) {
+            return Ok(Blob::Skipped);
+        }
+        Ok(Blob::Text(data))
+    }
+
+    /// Path → blob id of every regular file in a tree.
+    fn tree_files(&self, tree_id: ObjectId) -> Result<HashMap<BString, ObjectId>> {
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| git_error(format!("tree {tree_id}"), e))?;
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        tree.traverse()
+            .breadthfirst(&mut recorder)
+            .map_err(|e| git_error(format!("tree {tree_id}"), e))?;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob())
+            .map(|e| (e.filepath, e.oid))
+            .collect())
+    }
+
+    /// The added lines of what the next commit would record: the index against HEAD's tree
+    /// (the empty tree while HEAD is unborn). Reads staged blobs only, never the work tree.
+    pub fn staged(&self, max_size: u64) -> Result<GitFragments> {
+        let head_tree = self
+            .repo
+            .head_tree_id_or_empty()
+            .map_err(|e| git_error("HEAD", e))?
+            .detach();
+        let head = self.tree_files(head_tree)?;
+        let index = self
+            .repo
+            .index_or_empty()
+            .map_err(|e| git_error("index", e))?;
+        let mut staged: HashMap<BString, ObjectId> = HashMap::new();
+        for entry in index.entries() {
+            use gix::index::entry::{Mode, Stage};
+            if entry.stage() != Stage::Unconflicted {
+                continue;
+            }
+            // Submodules (commits) and symlinks are not followed; only file content counts.
+            if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
+                continue;
+            }
+            staged.insert(entry.path(&index).to_owned(), entry.id);
+        }
+        let changes = changes_between(&head, &staged);
+        let mut out = GitFragments::default();
+        for change in changes {
+            Self::push_change(&self.repo, change, None, max_size, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Turns one changed blob into a fragment of its added lines.
+    fn push_change(
+        repo: &gix::Repository,
+        change: BlobChange,
+        commit: Option<&str>,
+        max_size: u64,
+        out: &mut GitFragments,
+    ) -> Result<()> {
+        let new = match Self::read_blob(repo, change.new, max_size)? {
+            Blob::Text(data) => data,
+            Blob::Skipped => {
+                out.skipped += 1;
+                return Ok(());
+            }
+        };
+        let old = match change.old {
+            Some(id) => match Self::read_blob(repo, id, max_size)? {
+                Blob::Text(data) => data,
+                Blob::Skipped => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let (data, numbers) = added_lines(&old, &new);
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        out.fragments.push(Fragment {
+            path: change.path.to_str_lossy().into_owned(),
+            data,
+            commit: commit.map(str::to_string),
+            line_numbers: Some(numbers),
+        });
+        Ok(())
+    }
+
+    /// Resolves a revision (branch, tag, id, `HEAD~2`) to a commit id, peeling tags.
+    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId> {
+        let id = self
+            .repo
+            .rev_parse_single(spec)
+            .map_err(|e| git_error(format!("revision {spec:?}"), e))?;
+        let object = id
+            .object()
+            .map_err(|e| git_error(format!("revision {spec:?}"), e))?;
+        let commit = object
+            .peel_to_commit()
+            .map_err(|e| git_error(format!("revision {spec:?} is not a commit"), e))?;
+        Ok(commit.id)
+    }
+
+    /// Commits reachable from `tips` but not from `hidden`, newest first.
+    pub fn commits_between(&self, tips: &[ObjectId], hidden: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        let walk = self
+            .repo
+            .rev_walk(tips.iter().copied())
+            .with_hidden(hidden.iter().copied())
+            .all()
+            .map_err(|e| git_error("walking commits", e))?;
+        let mut commits = Vec::new();
+        for info in walk {
+            commits.push(info.map_err(|e| git_error("walking commits", e))?.id);
+        }
+        Ok(commits)
+    }
+
+    /// `A..B`: the commits in B not in A.
+    pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>> {
+        let (from, to) = spec
+            .split_once("..")
+            .filter(|(_, to)| !to.starts_with('.'))
+            .ok_or_else(|| Error::Usage(format!("--range wants A..B, got {spec:?}")))?;
+        let to = self.resolve_commit(if to.is_empty() { "HEAD" } else { to })?;
+        let from = self.resolve_commit(if from.is_empty() { "HEAD" } else { from })?;
+        self.commits_between(&[to], &[from])
+    }
+
+    /// Tips of remote-tracking branches (of `remote`, or of every remote): what the other side
+    /// already has.
+    pub fn remote_tips(&self, remote: Option<&str>) -> Result<Vec<ObjectId>> {
+        let prefix = match remote {
+            Some(name) => format!("refs/remotes/{name}/"),
+            None => "refs/remotes/".to_string(),
+        };
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| git_error("references", e))?;
+        let mut tips = Vec::new();
+        for reference in refs
+            .prefixed(prefix.as_str())
+            .map_err(|e| git_error("references", e))?
+        {
+            let mut reference = reference.map_err(|e| git_error("references", e))?;
+            if let Ok(id) = reference.peel_to_id() {
+                if let Ok(commit) = id.object().and_then(|o| Ok(o.peel_to_commit())) {
+                    if let Ok(commit) = commit {
+                        tips.push(commit.id);
+                    }
+                }
+            }
+        }
+        Ok(tips)
+    }
+
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.repo.has_object(id)
+    }
+
+    pub fn parse_id(&self, hex: &str) -> Result<ObjectId> {
+        ObjectId::from_hex(hex.as_bytes()).map_err(|e| git_error(format!("object id {hex:?}"), e))
+    }
+
+    /// The blobs a commit adds or changes against its first parent (the empty tree for a root
+    /// commit, or when a shallow clone lacks the parent).
+    fn commit_changes(repo: &gix::Repository, id: ObjectId) -> Result<Vec<BlobChange>> {
+        let commit = repo
+            .find_commit(id)
+            .map_err(|e| git_error(format!("commit {id}"), e))?;
+        let tree_id = commit
+            .tree_id()
+            .map_err(|e| git_error(format!("commit {id}"), e))?
+            .detach();
+        let parent_tree = match commit.parent_ids().next() {
+            Some(parent) if repo.has_object(parent) => Some(
+                repo.find_commit(parent)
+                    .and_then(|p| Ok(p.tree_id()))
+                    .map_err(|e| git_error(format!("commit {parent}"), e))?
+                    .map_err(|e| git_error(format!("commit {parent}"), e))?
+                    .detach(),
+            ),
+            _ => None,
+        };
+        let new_tree = repo
+            .find_tree(tree_id)
+            .map_err(|e| git_error(format!("tree {tree_id}"), e))?;
+        let old_data = match parent_tree {
+            Some(tid) => repo
+                .find_tree(tid)
+                .map_err(|e| git_error(format!("tree {tid}"), e))?
+                .data
+                .clone(),
+            None => Vec::new(),
+        };
+        let mut recorder = gix::diff::tree::Recorder::default();
+        gix::diff::tree(
+            gix::objs::TreeRefIter::from_bytes(&old_data, repo.object_hash()),
+            gix::objs::TreeRefIter::from_bytes(&new_tree.data, repo.object_hash()),
+            &mut gix::diff::tree::State::default(),
+            &repo.objects,
+            &mut recorder,
+        )
+        .map_err(|e| git_error(format!("diffing commit {id}"), e))?;
+        use gix::diff::tree::recorder::Change;
+        let mut changes = Vec::new();
+        for change in recorder.records {
+            match change {
+                Change::Addition {
+                    entry_mode,
+                    oid,
+                    path,
+                    ..
+                } if entry_mode.is_blob() => changes.push(BlobChange {
+                    path,
+                    old: None,
+                    new: oid,
+                }),
+                Change::Modification {
+                    previous_entry_mode,
+                    previous_oid,
+                    entry_mode,
+                    oid,
+                    path,
+                } if entry_mode.is_blob() => {
+                    let old = previous_entry_mode.is_blob().then_some(previous_oid);
+                    changes.push(BlobChange {
+                        path,
+                        old,
+                        new: oid,
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Added lines of every commit in `commits`, each fragment naming its commit. Commits are
+    /// diffed in parallel, each thread with its own repository handle.
+    pub fn commit_fragments(&self, commits: &[ObjectId], max_size: u64) -> Result<GitFragments> {
+        use rayon::prelude::*;
+        let shared = self.repo.clone().into_sync();
+        let parts: Vec<Result<GitFragments>> = commits
+            .par_iter()
+            .map_init(
+                || {
+                    let mut repo = shared.to_thread_local();
+                    repo.object_cache_size_if_unset(OBJECT_CACHE);
+                    repo
+                },
+                |repo, &id| {
+                    let mut out = GitFragments::default();
+                    let hex = id.to_string();
+                    for change in Self::commit_changes(repo, id)? {
+                        Self::push_change(repo, change, Some(&hex), max_size, &mut out)?;
+                    }
+                    Ok(out)
+                },
+            )
+            .collect();
+        let mut out = GitFragments::default();
+        for part in parts {
+            let part = part?;
+            out.skipped += part.skipped;
+            out.fragments.extend(part.fragments);
+        }
+        Ok(out)
+    }
+
+    /// Every commit reachable from any reference (branches, tags, remotes, stash), tags peeled.
+    pub fn all_commits(&self) -> Result<Vec<ObjectId>> {
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| git_error("references", e))?;
+        let mut tips = HashSet::new();
+        for reference in refs.all().map_err(|e| git_error("references", e))? {
+            let mut reference = reference.map_err(|e| git_error("references", e))?;
+            let Ok(id) = reference.peel_to_id() else {
+                continue;
+            };
+            if let Ok(Ok(commit)) = id.object().map(|o| o.peel_to_commit()) {
+                tips.insert(commit.id);
+            }
+        }
+        if let Ok(head) = self.repo.head_id() {
+            tips.insert(head.detach());
+        }
+        let tips: Vec<ObjectId> = tips.into_iter().collect();
+        if tips.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.commits_between(&tips, &[])
+    }
+
+    /// Every unique blob of the history once, with the commit that introduced it and its path
+    /// there. `commits` is newest first; the oldest commit adding a blob wins.
+    pub fn history_blobs(&self, commits: &[ObjectId]) -> Result<Vec<(ObjectId, String, BString)>> {
+        use rayon::prelude::*;
+        let shared = self.repo.clone().into_sync();
+        let per_commit: Vec<Result<Vec<BlobChange>>> = commits
+            .par_iter()
+            .map_init(
+                || shared.to_thread_local(),
+                |repo, &id| Self::commit_changes(repo, id),
+            )
+            .collect();
+        let mut first: HashMap<ObjectId, (usize, BString)> = HashMap::new();
+        for (index, changes) in per_commit.into_iter().enumerate() {
+            for change in changes? {
+                // Later in the list is older: keep overwriting so the oldest stays.
+                first.insert(change.new, (index, change.path));
+            }
+        }
+        let mut blobs: Vec<(ObjectId, String, BString)> = first
+            .into_iter()
+            .map(|(blob, (index, path))| (blob, commits[index].to_string(), path))
+            .collect();
+        blobs.sort();
+        Ok(blobs)
+    }
+
+    /// Scans history blobs with `scan`, in parallel, reading each blob once.
+    pub fn for_each_blob<F>(
+        &self,
+        blobs: &[(ObjectId, String, BString)],
+        max_size: u64,
+        scan: F,
+    ) -> Result<u64>
+    where
+        F: Fn(Fragment) + Sync,
+    {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let shared = self.repo.clone().into_sync();
+        let skipped = AtomicU64::new(0);
+        blobs
+            .par_iter()
+            .map_init(
+                || {
+                    let mut repo = shared.to_thread_local();
+                    repo.object_cache_size_if_unset(OBJECT_CACHE);
+                    repo
+                },
+                |repo, (blob, commit, path)| -> Result<()> {
+                    match Self::read_blob(repo, *blob, max_size)? {
+                        Blob::Text(data) => scan(Fragment {
+                            path: path.to_str_lossy().into_owned(),
+                            data,
+                            commit: Some(commit.clone()),
+                            line_numbers: None,
+                        }),
+                        Blob::Skipped => {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .collect::<Result<Vec<()>>>()?;
+        Ok(skipped.into_inner())
+    }
+}
+
+/// What the index adds or changes against HEAD. A path new to the index whose content left
+/// another path (a rename) adds nothing if the content is the same, and only its changes if a
+/// file of the same name went away.
+fn changes_between(
+    head: &HashMap<BString, ObjectId>,
+    staged: &HashMap<BString, ObjectId>,
+) -> Vec<BlobChange> {
+    let removed: Vec<(&BString, &ObjectId)> = head
+        .iter()
+        .filter(|(path, _)| !staged.contains_key(*path))
+        .collect();
+    let removed_ids: HashSet<&ObjectId> = removed.iter().map(|(_, id)| *id).collect();
+    let mut changes = Vec::new();
+    for (path, id) in staged {
+        match head.get(path) {
+            Some(old) if old == id => {}
+            Some(old) => changes.push(BlobChange {
+                path: path.clone(),
+                old: Some(*old),
+                new: *id,
+            }),
+            None if removed_ids.contains(id) => {}
+            None => {
+                let name = file_name(path);
+                let source = removed
+                    .iter()
+                    .find(|(p, _)| file_name(p) == name)
+                    .map(|(_, id)| **id);
+                changes.push(BlobChange {
+                    path: path.clone(),
+                    old: source,
+                    new: *id,
+                });
+            }
+        }
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes
+}
+
+fn file_name(path: &BString) -> &[u8] {
+    path.rsplit_str("/").next().unwrap_or(path.as_slice())
+}
