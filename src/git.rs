@@ -373,11 +373,21 @@ impl GitRepo {
         if tips.is_empty() {
             return Ok(Vec::new());
         }
-        self.commits_between(&tips, &[])
+        let walk = self
+            .repo
+            .rev_walk(tips)
+            .all()
+            .map_err(|e| git_error("walking commits", e))?;
+        let mut graph = Vec::new();
+        for info in walk {
+            let info = info.map_err(|e| git_error("walking commits", e))?;
+            graph.push((info.id, info.parent_ids.to_vec()));
+        }
+        Ok(parents_first(graph))
     }
 
     /// Every unique blob of the history once, with the commit that introduced it and its path
-    /// there. `commits` is newest first; the oldest commit adding a blob wins.
+    /// there. `commits` has parents before children; the first commit adding a blob wins.
     pub fn history_blobs(&self, commits: &[ObjectId]) -> Result<Vec<(ObjectId, String, BString)>> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
@@ -391,8 +401,7 @@ impl GitRepo {
         let mut first: HashMap<ObjectId, (usize, BString)> = HashMap::new();
         for (index, changes) in per_commit.into_iter().enumerate() {
             for change in changes? {
-                // Later in the list is older: keep overwriting so the oldest stays.
-                first.insert(change.new, (index, change.path));
+                first.entry(change.new).or_insert((index, change.path));
             }
         }
         let mut blobs: Vec<(ObjectId, String, BString)> = first
@@ -443,6 +452,43 @@ impl GitRepo {
             .collect::<Result<Vec<()>>>()?;
         Ok(skipped.into_inner())
     }
+}
+
+/// Orders commits so every parent comes before its children (Kahn's algorithm; ties broken by
+/// id so the order, and so the reported introducing commit, is reproducible).
+fn parents_first(graph: Vec<(ObjectId, Vec<ObjectId>)>) -> Vec<ObjectId> {
+    let index: HashMap<ObjectId, usize> = graph
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (*id, i))
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); graph.len()];
+    let mut waiting: Vec<usize> = vec![0; graph.len()];
+    for (i, (_, parents)) in graph.iter().enumerate() {
+        for parent in parents {
+            if let Some(&p) = index.get(parent) {
+                children[p].push(i);
+                waiting[i] += 1;
+            }
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(ObjectId, usize)>> = waiting
+        .iter()
+        .enumerate()
+        .filter(|(_, &w)| w == 0)
+        .map(|(i, _)| std::cmp::Reverse((graph[i].0, i)))
+        .collect();
+    let mut order = Vec::with_capacity(graph.len());
+    while let Some(std::cmp::Reverse((id, i))) = ready.pop() {
+        order.push(id);
+        for &child in &children[i] {
+            waiting[child] -= 1;
+            if waiting[child] == 0 {
+                ready.push(std::cmp::Reverse((graph[child].0, child)));
+            }
+        }
+    }
+    order
 }
 
 /// What the index adds or changes against HEAD. A path new to the index whose content left

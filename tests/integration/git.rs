@@ -1,0 +1,488 @@
+//! The git sources on real temporary repositories: staged changes, ranges, history, pre-push.
+
+use crate::util::*;
+
+fn private_key_block() -> String {
+    // A made-up body: random-looking base64 lines, built here.
+    let body: Vec<String> = (0..6)
+        .map(|i| format!("MIIEow{i}BAAKCAQEAx7Qz9LmV2Kp4Rt8Wn3Hc6Jd1Fs5Gb0Ya7Xe2Uq9Mo4Ni8Lk{i}Zr"))
+        .collect();
+    format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        body.join("\n")
+    )
+}
+
+fn rule_ids(doc: &serde_json::Value) -> Vec<String> {
+    findings(doc).into_iter().map(|f| f.0).collect()
+}
+
+/// Snapshot of everything under .git that a scan must not touch.
+fn git_state(repo: &TestRepo) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let root = repo.path().join(".git");
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(&root).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn staged_scan_reports_added_lines_with_staged_line_numbers() {
+    let repo = TestRepo::git_init();
+    repo.write("app.py", "import os\n\nDEBUG = False\n");
+    repo.add("app.py");
+    repo.commit("base");
+    let key = fake_aws_key();
+    repo.write(
+        "app.py",
+        format!("import os\nKEY = \"{key}\"\n\nDEBUG = False\n"),
+    );
+    repo.add("app.py");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "app.py".into(), 2)]
+    );
+}
+
+#[test]
+fn first_commit_in_an_unborn_repository_is_covered() {
+    let repo = TestRepo::git_init();
+    repo.write(
+        "config/.env",
+        format!("GITHUB_TOKEN={}\n", fake_github_token()),
+    );
+    repo.add("config/.env");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(rule_ids(&doc), vec!["github-classic-token"]);
+}
+
+#[test]
+fn empty_repository_is_clean() {
+    let repo = TestRepo::git_init();
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0, "{doc}");
+    let (code, _) = repo.json(&["scan", "--all"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn staged_content_counts_not_the_work_tree() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", format!("k = {}\n", fake_aws_key()));
+    repo.add("a.txt");
+    // removed from the work tree only: still in the index, still caught
+    repo.write("a.txt", "k = nothing\n");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&doc)[0].1, "a.txt");
+    // in the work tree only: not staged, not reported
+    let repo = TestRepo::git_init();
+    repo.write("b.txt", "clean\n");
+    repo.add("b.txt");
+    repo.write("b.txt", format!("k = {}\n", fake_aws_key()));
+    let (code, _) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn multi_line_private_key_is_found_when_staged() {
+    let repo = TestRepo::git_init();
+    repo.write("keys/deploy.pem", private_key_block());
+    repo.add("keys/deploy.pem");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    let f = &doc["findings"][0];
+    assert_eq!(f["rule_id"], "private-key");
+    // the finding spans the key's body, below the BEGIN line
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["end_line"], 7);
+}
+
+#[test]
+fn renames_deletions_binaries_symlinks_submodules_and_lfs_add_nothing() {
+    let repo = TestRepo::git_init();
+    let key = fake_aws_key();
+    repo.write("old/name.cfg", format!("aws = {key}\n"));
+    repo.write("gone.cfg", format!("aws = {key}\n"));
+    repo.add(".");
+    repo.commit("legacy secrets");
+    std::fs::create_dir_all(repo.path().join("new")).unwrap();
+    repo.git(&["mv", "old/name.cfg", "new/name.cfg"]);
+    repo.git(&["rm", "-q", "gone.cfg"]);
+    repo.write(
+        "blob.bin",
+        [b"\0\x01\x02".as_slice(), format!("aws = {key}").as_bytes()].concat(),
+    );
+    repo.write(
+        "big.lfs",
+        format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{}\nsize 12\n",
+            "ab".repeat(32)
+        ),
+    );
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("link")).unwrap();
+    repo.add(".");
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{head},vendored"),
+    ]);
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0, "{doc}");
+    // a rename that also adds a secret reports only the addition
+    repo.write(
+        "new/name.cfg",
+        format!("aws = {key}\nextra = {}\n", fake_github_token()),
+    );
+    repo.add("new/name.cfg");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&doc),
+        vec![("github-classic-token".into(), "new/name.cfg".into(), 2)]
+    );
+}
+
+#[test]
+fn scans_never_write_to_the_repository() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "base\n");
+    repo.add("a.txt");
+    repo.commit("base");
+    repo.write("a.txt", format!("base\nkey = {}\n", fake_aws_key()));
+    repo.add("a.txt");
+    let before = git_state(&repo);
+    for args in [
+        &["scan", "--staged"][..],
+        &["hook", "pre-commit"],
+        &["scan", "--all"],
+        &["scan", "--range", "HEAD..HEAD"],
+    ] {
+        let _ = repo.run(args, None);
+    }
+    assert!(before == git_state(&repo), "a scan changed .git");
+}
+
+#[test]
+fn hook_environment_and_worktrees_are_honoured() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "base\n");
+    repo.add("a.txt");
+    repo.commit("base");
+    // GIT_INDEX_FILE pointing at another index, as `git commit -a`/`--only` set it
+    let alt = repo.path().join(".git/alt-index");
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    cmd.current_dir(repo.path())
+        .env("GIT_INDEX_FILE", &alt)
+        .args(["read-tree", "HEAD"]);
+    assert!(cmd.status().unwrap().success());
+    repo.write("b.txt", format!("k = {}\n", fake_aws_key()));
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    cmd.current_dir(repo.path())
+        .env("GIT_INDEX_FILE", &alt)
+        .args(["add", "b.txt"]);
+    assert!(cmd.status().unwrap().success());
+    let (code, _) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0, "the default index has nothing staged");
+    let mut cmd = repo.staunch(&["scan", "--staged", "--format", "json"]);
+    cmd.env("GIT_INDEX_FILE", &alt);
+    let out = run_with_stdin(cmd, None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // GIT_DIR set, run from elsewhere
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = repo.staunch(&["scan", "--all", "--format", "json"]);
+    cmd.current_dir(elsewhere.path())
+        .env("GIT_DIR", repo.path().join(".git"));
+    assert_eq!(run_with_stdin(cmd, None).status.code(), Some(0));
+    // a linked worktree stages into its own index
+    let wt = tempfile::tempdir().unwrap();
+    let wt_path = wt.path().join("wt");
+    repo.git(&["worktree", "add", "-q", wt_path.to_str().unwrap()]);
+    std::fs::write(wt_path.join("c.txt"), format!("k = {}\n", fake_aws_key())).unwrap();
+    let mut cmd = std::process::Command::new("git");
+    repo.env(&mut cmd);
+    assert!(cmd
+        .current_dir(&wt_path)
+        .args(["add", "c.txt"])
+        .status()
+        .unwrap()
+        .success());
+    let mut cmd = repo.staunch(&["scan", "--staged", "--format", "json"]);
+    cmd.current_dir(&wt_path);
+    let out = run_with_stdin(cmd, None);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&doc)[0].1, "c.txt");
+}
+
+#[test]
+fn detached_head_and_merge_in_progress() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "one\n");
+    repo.add("a.txt");
+    let first = repo.commit("one");
+    repo.git(&["checkout", "-q", "--detach", &first]);
+    repo.write("d.txt", format!("k = {}\n", fake_aws_key()));
+    repo.add("d.txt");
+    let (code, _) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["checkout", "-q", "main"]);
+    // a merge stopped before committing: what the merge brings is staged
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("side.txt", format!("token = {}\n", fake_github_token()));
+    repo.add("side.txt");
+    repo.commit("side");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("main.txt", "main\n");
+    repo.add("main.txt");
+    repo.commit("main");
+    repo.git(&["merge", "--no-commit", "--no-ff", "-q", "side"]);
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&doc)[0].1, "side.txt");
+}
+
+#[test]
+fn range_and_history_find_a_secret_removed_later_but_staged_does_not() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "start\n");
+    repo.add("a.txt");
+    let base = repo.commit("start");
+    repo.write("a.txt", format!("start\nkey = {}\n", fake_aws_key()));
+    repo.add("a.txt");
+    let leak = repo.commit("leak");
+    repo.write("a.txt", "start\n");
+    repo.add("a.txt");
+    repo.commit("remove");
+    let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..HEAD")]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["findings"][0]["commit"], leak);
+    assert_eq!(doc["findings"][0]["line"], 2);
+    let (code, doc) = repo.json(&["scan", "--all"]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["findings"][0]["commit"], leak);
+    assert_eq!(doc["findings"][0]["path"], "a.txt");
+    let (code, _) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn history_reports_the_introducing_commit_of_a_blob_seen_many_times() {
+    let repo = TestRepo::git_init();
+    repo.write("first/creds.env", format!("AWS_KEY={}\n", fake_aws_key()));
+    repo.add(".");
+    let intro = repo.commit("intro");
+    repo.git(&["checkout", "-q", "-b", "copy"]);
+    repo.write("second/creds.env", format!("AWS_KEY={}\n", fake_aws_key()));
+    repo.add(".");
+    repo.commit("copy the same file");
+    repo.git(&["tag", "-a", "v1", "-m", "annotated"]);
+    let (code, doc) = repo.json(&["scan", "--all"]);
+    assert_eq!(code, 1);
+    // one unique blob, scanned once, reported where it first appeared
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "first/creds.env".into(), 1)]
+    );
+    assert_eq!(doc["findings"][0]["commit"], intro);
+}
+
+#[test]
+fn merge_commits_are_diffed_against_their_first_parent() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add("a.txt");
+    let base = repo.commit("a");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("s.txt", format!("key = {}\n", fake_aws_key()));
+    repo.add("s.txt");
+    let side = repo.commit("side");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("m.txt", "m\n");
+    repo.add("m.txt");
+    repo.commit("m");
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge", "side"]);
+    let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..main")]);
+    assert_eq!(code, 1);
+    let commits: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["commit"].as_str().unwrap())
+        .collect();
+    assert!(commits.contains(&side.as_str()), "{doc}");
+}
+
+#[test]
+fn bare_and_shallow_repositories() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add("a.txt");
+    let first = repo.commit("a");
+    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
+    repo.add("b.txt");
+    repo.commit("b");
+    let bare = tempfile::tempdir().unwrap();
+    let bare_path = bare.path().join("r.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare_path.to_str().unwrap()]);
+    for args in [
+        vec!["scan", "--all"],
+        vec!["scan", "--range", &format!("{first}..main")[..]],
+    ] {
+        let mut all = vec!["-C", bare_path.to_str().unwrap()];
+        all.extend(args.iter().copied());
+        let (code, doc) = repo.json(&all);
+        assert_eq!(code, 1, "{args:?}: {doc}");
+    }
+    let shallow = tempfile::tempdir().unwrap();
+    let shallow_path = shallow.path().join("s");
+    let url = format!("file://{}", repo.path().display());
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        &url,
+        shallow_path.to_str().unwrap(),
+    ]);
+    let (code, doc) = repo.json(&["-C", shallow_path.to_str().unwrap(), "scan", "--all"]);
+    assert_eq!(code, 1, "{doc}");
+}
+
+#[test]
+fn pre_push_scans_every_pushed_ref() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add("a.txt");
+    let base = repo.commit("a");
+    repo.git(&["update-ref", "refs/remotes/origin/main", &base]);
+    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
+    repo.add("b.txt");
+    let leak = repo.commit("b");
+    let zero = "0".repeat(40);
+    // existing branch: remote..local
+    let line = format!("refs/heads/main {leak} refs/heads/main {base}\n");
+    let out = repo.run(
+        &["hook", "pre-push", "origin", "url", "--format", "json"],
+        Some(line.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["commit"], leak);
+    // a new branch (zero remote id) pushed after a clean deletion line: still found
+    let lines = format!("(delete) {zero} refs/heads/old {base}\nrefs/heads/feature {leak} refs/heads/feature {zero}\n");
+    let out = repo.run(
+        &["hook", "pre-push", "origin", "url"],
+        Some(lines.as_bytes()),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // a remote id we do not have: falls back to what the remote-tracking refs hold
+    let unknown = "1234567".repeat(5) + "12345";
+    let line = format!("refs/heads/main {leak} refs/heads/main {unknown}\n");
+    assert_eq!(
+        repo.run(
+            &["hook", "pre-push", "origin", "url"],
+            Some(line.as_bytes())
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    // an annotated tag is peeled to its commit
+    repo.git(&["tag", "-a", "v1", "-m", "t", &leak]);
+    let tag = repo.git(&["rev-parse", "v1"]).trim().to_string();
+    let line = format!("refs/tags/v1 {tag} refs/tags/v1 {zero}\n");
+    assert_eq!(
+        repo.run(
+            &["hook", "pre-push", "origin", "url"],
+            Some(line.as_bytes())
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    // pushing only what the remote has, deletions and empty input are clean
+    let line = format!(
+        "refs/heads/main {base} refs/heads/main {base}\n(delete) {zero} refs/heads/x {leak}\n"
+    );
+    assert_eq!(
+        repo.run(
+            &["hook", "pre-push", "origin", "url"],
+            Some(line.as_bytes())
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        repo.run(&["hook", "pre-push", "origin", "url"], Some(b""))
+            .status
+            .code(),
+        Some(0)
+    );
+    // malformed input fails closed with a message naming the line
+    let out = repo.run(&["hook", "pre-push", "origin", "url"], Some(b"garbage\n"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+}
+
+#[test]
+fn pre_push_honours_the_pre_commit_framework_range() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add("a.txt");
+    let base = repo.commit("a");
+    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
+    repo.add("b.txt");
+    let leak = repo.commit("b");
+    let mut cmd = repo.staunch(&["hook", "pre-push"]);
+    cmd.env("PRE_COMMIT_FROM_REF", &base)
+        .env("PRE_COMMIT_TO_REF", &leak);
+    assert_eq!(run_with_stdin(cmd, None).status.code(), Some(1));
+    let mut cmd = repo.staunch(&["hook", "pre-push"]);
+    cmd.env("PRE_COMMIT_FROM_REF", &base)
+        .env("PRE_COMMIT_TO_REF", &base);
+    assert_eq!(run_with_stdin(cmd, None).status.code(), Some(0));
+}
+
+#[test]
+fn pre_commit_hook_fails_closed_outside_a_repository() {
+    let dir = TestRepo::dir();
+    let out = dir.run(&["hook", "pre-commit"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("commit blocked") && err.contains("not in a git repository"),
+        "{err}"
+    );
+}
