@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
     match &cli.command {
         Command::Scan(args) => run_scan(&cli.common, args),
         Command::Hook { kind } => match kind {
-            HookKind::PreCommit => crate::hooks::pre_commit(&cli.common),
+            HookKind::PreCommit { files } => crate::hooks::pre_commit(&cli.common, files),
             HookKind::PrePush { remote } => {
                 crate::hooks::pre_push(&cli.common, remote.first().map(String::as_str))
             }
@@ -90,6 +90,56 @@ pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
     let staged = repo.staged(max_file_size)?;
     let mut outcome = scan::scan_fragments(matcher, staged.fragments);
+    outcome.stats.skipped += staged.skipped;
+    Ok(outcome)
+}
+
+/// The pre-commit framework's view: of the FILEs named, a staged one contributes its added
+/// lines and any other (`pre-commit run --all-files`, `--files X`) its whole content, so
+/// naming a file always scans it.
+pub fn scan_named_files(
+    matcher: &Matcher,
+    files: &[PathBuf],
+    max_file_size: u64,
+) -> Result<Outcome> {
+    let repo = GitRepo::discover(Path::new("."))?;
+    let staged = repo.staged(max_file_size)?;
+    let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let relative = |file: &PathBuf| -> String {
+        let absolute = cwd.join(file);
+        let rel = absolute
+            .strip_prefix(&root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| file.clone());
+        rel.to_string_lossy()
+            .replace('\\', "/")
+            .trim_start_matches("./")
+            .to_string()
+    };
+    let named: std::collections::HashSet<String> = files.iter().map(relative).collect();
+    let fragments: Vec<Fragment> = staged
+        .fragments
+        .into_iter()
+        .filter(|f| named.contains(&f.path))
+        .collect();
+    let unstaged: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| !staged.paths.contains(&relative(f)))
+        .cloned()
+        .collect();
+    let mut outcome = scan::scan_fragments(matcher, fragments);
+    if !unstaged.is_empty() {
+        let on_disk = scan::scan_paths(matcher, &unstaged, max_file_size);
+        outcome.findings.extend(on_disk.findings);
+        outcome.findings.sort();
+        outcome.stats.files += on_disk.stats.files;
+        outcome.stats.bytes += on_disk.stats.bytes;
+        outcome.stats.skipped += on_disk.stats.skipped;
+        outcome.stats.errors += on_disk.stats.errors;
+        outcome.stats.allowed += on_disk.stats.allowed;
+        outcome.errors.extend(on_disk.errors);
+    }
     outcome.stats.skipped += staged.skipped;
     Ok(outcome)
 }

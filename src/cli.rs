@@ -81,8 +81,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum HookKind {
-    /// Scan what the next commit would add (git pre-commit hook)
-    PreCommit,
+    /// Scan what the next commit would add (git pre-commit hook). With FILEs (as the
+    /// pre-commit framework passes them): a staged file's added lines, any other file in full
+    PreCommit { files: Vec<PathBuf> },
     /// Scan the commits being pushed, read from git's stdin (git pre-push hook)
     PrePush {
         /// Remote name and URL, as git passes them to the hook (unused, accepted for git)

@@ -29,6 +29,8 @@ pub struct GitRepo {
 pub struct GitFragments {
     pub fragments: Vec<Fragment>,
     pub skipped: u64,
+    /// Every path the change touches (added, changed), whether or not it adds lines.
+    pub paths: HashSet<String>,
 }
 
 /// One blob a commit added or changed, with what it replaced.
@@ -56,6 +58,13 @@ impl GitRepo {
             .map_err(|e| git_error(format!("{}: not in a git repository", dir.display()), e))?;
         repo.object_cache_size_if_unset(OBJECT_CACHE);
         Ok(GitRepo { repo })
+    }
+
+    /// The work tree's root, if the repository has one.
+    pub fn work_dir(&self) -> Option<std::path::PathBuf> {
+        self.repo
+            .workdir()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
     }
 
     pub fn object_hash_len(&self) -> usize {
@@ -127,6 +136,7 @@ impl GitRepo {
         let changes = changes_between(&head, &staged);
         let mut out = GitFragments::default();
         for change in changes {
+            out.paths.insert(change.path.to_str_lossy().into_owned());
             Self::push_change(&self.repo, change, None, max_size, &mut out)?;
         }
         Ok(out)
@@ -404,12 +414,17 @@ impl GitRepo {
                 first.entry(change.new).or_insert((index, change.path));
             }
         }
-        let mut blobs: Vec<(ObjectId, String, BString)> = first
+        // Versions of one file are delta chains of each other in a pack: reading them together,
+        // in history order, keeps their bases in the cache instead of decoding them again.
+        let mut ordered: Vec<(BString, usize, ObjectId)> = first
             .into_iter()
-            .map(|(blob, (index, path))| (blob, commits[index].to_string(), path))
+            .map(|(blob, (index, path))| (path, index, blob))
             .collect();
-        blobs.sort();
-        Ok(blobs)
+        ordered.sort();
+        Ok(ordered
+            .into_iter()
+            .map(|(path, index, blob)| (blob, commits[index].to_string(), path))
+            .collect())
     }
 
     /// Scans history blobs with `scan`, in parallel, reading each blob once.

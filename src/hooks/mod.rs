@@ -4,9 +4,11 @@
 pub mod claude_code;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::app::{build_matcher, finish, scan_commits, scan_staged, DEFAULT_MAX_FILE_SIZE};
+use crate::app::{
+    build_matcher, finish, scan_commits, scan_named_files, scan_staged, DEFAULT_MAX_FILE_SIZE,
+};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -21,13 +23,15 @@ fn blocked_on_error(err: Error, what: &str) -> Error {
     ))
 }
 
-pub fn pre_commit(common: &Common) -> Result<Verdict> {
+pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
     let run = || -> Result<Verdict> {
         let matcher = build_matcher(common)?;
-        let outcome = scan_staged(
-            &matcher,
-            common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
-        )?;
+        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let outcome = if files.is_empty() {
+            scan_staged(&matcher, max)?
+        } else {
+            scan_named_files(&matcher, files, max)?
+        };
         finish(common, &outcome)
     };
     let verdict = run().map_err(|e| blocked_on_error(e, "commit"))?;

@@ -486,3 +486,32 @@ fn pre_commit_hook_fails_closed_outside_a_repository() {
         "{err}"
     );
 }
+
+#[test]
+fn pre_commit_with_named_files_scans_them_really() {
+    let repo = TestRepo::git_init();
+    repo.write("old.cfg", format!("key = {}\n", fake_aws_key()));
+    repo.write("clean.txt", "nothing\n");
+    repo.add(".");
+    repo.commit("legacy");
+    // committed long ago, named by `pre-commit run --files old.cfg`: scanned in full
+    let out = repo.run(&["hook", "pre-commit", "old.cfg"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = repo.run(&["hook", "pre-commit", "clean.txt"], None);
+    assert_eq!(out.status.code(), Some(0));
+    // a staged file contributes only its added lines
+    repo.write("old.cfg", format!("key = {}\nmore = 1\n", fake_aws_key()));
+    repo.add("old.cfg");
+    let out = repo.run(&["hook", "pre-commit", "old.cfg"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
