@@ -4,7 +4,12 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, ColorChoice, Command, Common, HookKind, RulesCommand, ScanArgs};
+use crate::baseline::{Baseline, BASELINE_FILE};
+use crate::cli::{
+    BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
+    ScanArgs,
+};
+use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
 use crate::matcher::{Matcher, ScanOptions};
@@ -27,44 +32,138 @@ pub fn run(cli: Cli) -> Result<Verdict> {
             .num_threads(threads.max(1))
             .build_global();
     }
-    match &cli.command {
+    crate::audit::start(&cli)?;
+    let result = match &cli.command {
         Command::Scan(args) => run_scan(&cli.common, args),
         Command::Hook { kind } => match kind {
+            _ if crate::install::skip_requested(kind)? => Ok(Verdict::Clean),
             HookKind::PreCommit { files } => crate::hooks::pre_commit(&cli.common, files),
             HookKind::PrePush { remote } => {
                 crate::hooks::pre_push(&cli.common, remote.first().map(String::as_str))
             }
             HookKind::ClaudeCode => crate::hooks::claude_code::run(&cli.common),
+            HookKind::PreReceive => crate::hooks::pre_receive::run(&cli.common),
         },
         Command::Install(args) => crate::install::install(&cli.common, args),
         Command::Uninstall(args) => crate::install::uninstall(&cli.common, args),
+        Command::Baseline { command } => run_baseline(&cli.common, command),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => config_check(&cli.common),
         Command::Rules { command } => match command {
             RulesCommand::List => rules_list(&cli.common),
             RulesCommand::Test { files } => rules_test(files),
         },
+    };
+    crate::audit::run_finished(result)
+}
+
+/// Builds the matcher from the configuration found for the current directory: `--config`, or
+/// `.staunch.toml` at the repository root (the current directory outside a repository).
+pub fn build_matcher(common: &Common) -> Result<Matcher> {
+    let root = GitRepo::discover(Path::new("."))
+        .ok()
+        .and_then(|repo| repo.work_dir())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = crate::config::load(
+        &DiskReader,
+        common.config.as_deref(),
+        &root,
+        &common.rule_packs,
+    )?;
+    matcher_from_settings(common, settings, &root, true)
+}
+
+/// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
+struct CommitReader<'a> {
+    repo: &'a GitRepo,
+    commit: gix::ObjectId,
+}
+
+impl ConfigReader for CommitReader<'_> {
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
+        self.repo.read_file_at(self.commit, path)
     }
 }
 
-pub fn build_matcher(common: &Common) -> Result<Matcher> {
-    if let Some(config) = &common.config {
-        return Err(Error::Config {
-            file: config.display().to_string(),
-            message: "configuration files are not supported yet".into(),
-        });
+/// For `--range A..B`: the config and rule packs as they are in the base commit A. An explicit
+/// `--config FILE` is the CI script's choice and is read from disk.
+fn build_matcher_for_range(
+    common: &Common,
+    repo: &GitRepo,
+    base: gix::ObjectId,
+) -> Result<Matcher> {
+    let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
+    let settings = match &common.config {
+        Some(explicit) => {
+            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?
+        }
+        None => crate::config::load(
+            &CommitReader { repo, commit: base },
+            None,
+            Path::new(""),
+            &common.rule_packs,
+        )?,
+    };
+    matcher_from_settings(common, settings, &root, true)
+}
+
+/// `use_baseline` is false only for the baseline commands, which must see every finding.
+fn matcher_from_settings(
+    common: &Common,
+    settings: Settings,
+    root: &Path,
+    use_baseline: bool,
+) -> Result<Matcher> {
+    let mut options = ScanOptions::default();
+    if let Some(depth) = settings.decode_depth {
+        options.decode_depth = depth;
     }
-    let rules = rules::load(&common.rule_packs)?;
-    Ok(Matcher::new(rules, ScanOptions::default()))
+    if let Some(min) = settings.min_base64_length {
+        options.min_base64_length = min.max(8);
+    }
+    options.internal_domains = settings.internal_domains;
+    options.allow = settings.allow;
+    if !settings.foreign_allow_markers {
+        options.allow_markers = vec!["staunch:allow".into()];
+    }
+    if let Some(block) = settings.block {
+        options.block = block;
+    }
+    options.max_file_size = common
+        .max_file_size
+        .or(settings.max_file_size)
+        .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    let baseline = common
+        .baseline
+        .clone()
+        .or(settings.baseline)
+        .filter(|_| use_baseline);
+    if let Some(path) = baseline {
+        options.baseline = Baseline::read(&path)?.fingerprints();
+    }
+    let ignore = root.join(".gitleaksignore");
+    if let Some(text) = std::fs::read_to_string(&ignore)
+        .ok()
+        .filter(|_| use_baseline)
+    {
+        options.ignored_locations = crate::baseline::parse_gitleaksignore(&text);
+    }
+    Ok(Matcher::new(settings.rules, options))
 }
 
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
+    if let Some(range) = &args.range {
+        let repo = GitRepo::discover(Path::new("."))?;
+        let (base, commits) = repo.range(range)?;
+        let matcher = build_matcher_for_range(common, &repo, base)?;
+        let outcome = scan_commits(&matcher, &repo, &commits, matcher.options().max_file_size)?;
+        return finish(common, &outcome);
+    }
     let matcher = build_matcher(common)?;
-    let max_file_size = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    let max_file_size = matcher.options().max_file_size;
     let outcome = if args.staged {
         scan_staged(&matcher, max_file_size)?
-    } else if let Some(range) = &args.range {
-        let repo = GitRepo::discover(Path::new("."))?;
-        let commits = repo.range(range)?;
-        scan_commits(&matcher, &repo, &commits, max_file_size)?
     } else if args.all {
         scan_history(&matcher, max_file_size)?
     } else if args.stdin {
@@ -160,7 +259,7 @@ pub fn scan_commits(
 }
 
 /// Every unique blob of the whole history, once; progress on a terminal.
-fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let repo = GitRepo::discover(Path::new("."))?;
     let commits = repo.all_commits()?;
@@ -221,13 +320,128 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
     for err in &outcome.errors {
         eprintln!("staunch: not scanned: {err}");
     }
-    Ok(if !outcome.errors.is_empty() {
+    let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
-    } else if !outcome.findings.is_empty() {
+    } else if outcome.findings.iter().any(|f| f.blocks) {
         Verdict::Blocked
     } else {
         Verdict::Clean
-    })
+    };
+    crate::audit::scan_finished(outcome, verdict)?;
+    Ok(verdict)
+}
+
+fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
+    let root = GitRepo::discover(Path::new("."))
+        .ok()
+        .and_then(|repo| repo.work_dir())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = crate::config::load(
+        &DiskReader,
+        common.config.as_deref(),
+        &root,
+        &common.rule_packs,
+    )?;
+    let matcher = matcher_from_settings(common, settings, &root, false)?;
+    let max = matcher.options().max_file_size;
+    let roots = |paths: &[PathBuf]| {
+        if paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            paths.to_vec()
+        }
+    };
+    match command {
+        BaselineCommand::Create { paths, all } => {
+            let outcome = if *all {
+                scan_history(&matcher, max)?
+            } else {
+                scan::scan_paths(&matcher, &roots(paths), max)
+            };
+            for err in &outcome.errors {
+                eprintln!("staunch: not scanned: {err}");
+            }
+            if !outcome.errors.is_empty() {
+                return Err(Error::Usage(
+                    "baseline not written: some files could not be scanned".into(),
+                ));
+            }
+            let baseline = Baseline::from_findings(&outcome.findings);
+            let path = common
+                .output
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
+            let text =
+                serde_json::to_string_pretty(&baseline).map_err(|e| Error::Usage(e.to_string()))?;
+            std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+            eprintln!(
+                "staunch: baseline {} records {} finding(s)",
+                path.display(),
+                baseline.findings.len()
+            );
+            Ok(Verdict::Clean)
+        }
+        BaselineCommand::Check { paths } => {
+            let path = common
+                .baseline
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
+            let baseline = Baseline::read(&path)?;
+            let outcome = scan::scan_paths(&matcher, &roots(paths), max);
+            let current: std::collections::HashSet<&str> = outcome
+                .findings
+                .iter()
+                .map(|f| f.fingerprint.as_str())
+                .collect();
+            let stale: Vec<_> = baseline
+                .findings
+                .iter()
+                .filter(|e| !current.contains(e.fingerprint.as_str()))
+                .collect();
+            for entry in &stale {
+                println!(
+                    "stale: {} {} {}",
+                    entry.path, entry.rule_id, entry.fingerprint
+                );
+            }
+            println!(
+                "{} of {} baseline entries no longer match anything",
+                stale.len(),
+                baseline.findings.len()
+            );
+            Ok(if stale.is_empty() {
+                Verdict::Clean
+            } else {
+                Verdict::Blocked
+            })
+        }
+    }
+}
+
+fn config_check(common: &Common) -> Result<Verdict> {
+    let matcher = build_matcher(common)?;
+    let o = matcher.options();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "config: valid");
+    let _ = writeln!(out, "rules: {}", matcher.rules().len());
+    let _ = writeln!(out, "max_file_size: {}", o.max_file_size);
+    let _ = writeln!(out, "decode_depth: {}", o.decode_depth);
+    let _ = writeln!(out, "min_base64_length: {}", o.min_base64_length);
+    let _ = writeln!(out, "internal_domains: {:?}", o.internal_domains);
+    let _ = writeln!(
+        out,
+        "block: {:?}",
+        o.block.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+    );
+    let _ = writeln!(out, "allow entries: {}", o.allow.len());
+    let _ = writeln!(out, "inline markers: {:?}", o.allow_markers);
+    let _ = writeln!(out, "baseline fingerprints: {}", o.baseline.len());
+    let _ = writeln!(
+        out,
+        ".gitleaksignore entries: {}",
+        o.ignored_locations.len()
+    );
+    Ok(Verdict::Clean)
 }
 
 fn rules_list(common: &Common) -> Result<Verdict> {

@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Common {
     /// Run as if started in DIR
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -47,9 +47,16 @@ pub struct Common {
     /// Skip files larger than this many bytes (default 10 MiB)
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Report only findings that are not in this baseline (see `staunch baseline create`)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short = 'j', global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Append a JSON line per event (scan started/finished, hooks installed/removed, skips,
+    /// errors) to FILE, created 0600; never a secret
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,6 +79,16 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove what `install` wrote, restoring what was there before
     Uninstall(InstallArgs),
+    /// Record today's findings so that only new ones block, or list stale entries
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// Validate the configuration and print the effective settings
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Inspect and test rule packs
     Rules {
         #[command(subcommand)]
@@ -92,6 +109,9 @@ pub enum HookKind {
     },
     /// Claude Code PreToolUse hook: scan what a tool is about to write or run
     ClaudeCode,
+    /// Scan what a push brings, from git's stdin `<old> <new> <ref>` lines (server-side git
+    /// pre-receive hook, bare repository)
+    PreReceive,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +146,27 @@ pub struct ScanArgs {
     /// The path standard input stands for (with --stdin)
     #[arg(long, requires = "stdin", value_name = "P")]
     pub path: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Scan PATHs (default .) and write every finding's fingerprint to the baseline
+    /// (--output FILE, default .staunch-baseline.json)
+    Create {
+        paths: Vec<PathBuf>,
+        /// Record the whole history's findings instead of the files on disk
+        #[arg(long, conflicts_with = "paths")]
+        all: bool,
+    },
+    /// List baseline entries (--baseline FILE, default .staunch-baseline.json) that no longer
+    /// match any finding in PATHs (default .)
+    Check { paths: Vec<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective settings
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

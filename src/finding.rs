@@ -21,6 +21,8 @@ pub struct Finding {
     #[serde(skip)]
     pub secret: Vec<u8>,
     pub fingerprint: String,
+    /// Whether policy makes this finding block (its severity is in `[policy] block`).
+    pub blocks: bool,
     /// The decodings applied to reach the secret, outermost first (`["base64"]`).
     pub decoded: Vec<String>,
 }

@@ -22,6 +22,8 @@ const OBJECT_CACHE: usize = 64 * 1024 * 1024;
 
 pub struct GitRepo {
     repo: gix::Repository,
+    /// Keeps the object directory [`GitRepo::discover_receiving`] made until the repo is dropped.
+    _overlay: Option<ObjectsOverlay>,
 }
 
 /// What a git source gave: the fragments to scan and how many blobs were skipped on purpose.
@@ -57,7 +59,10 @@ impl GitRepo {
         let mut repo = gix::discover_with_environment_overrides(dir)
             .map_err(|e| git_error(format!("{}: not in a git repository", dir.display()), e))?;
         repo.object_cache_size_if_unset(OBJECT_CACHE);
-        Ok(GitRepo { repo })
+        Ok(GitRepo {
+            repo,
+            _overlay: None,
+        })
     }
 
     /// The work tree's root, if the repository has one.
@@ -207,15 +212,15 @@ impl GitRepo {
         Ok(commits)
     }
 
-    /// `A..B`: the commits in B not in A.
-    pub fn range(&self, spec: &str) -> Result<Vec<ObjectId>> {
+    /// `A..B`: the base commit A and the commits in B not in A.
+    pub fn range(&self, spec: &str) -> Result<(ObjectId, Vec<ObjectId>)> {
         let (from, to) = spec
             .split_once("..")
             .filter(|(_, to)| !to.starts_with('.'))
             .ok_or_else(|| Error::Usage(format!("--range wants A..B, got {spec:?}")))?;
         let to = self.resolve_commit(if to.is_empty() { "HEAD" } else { to })?;
         let from = self.resolve_commit(if from.is_empty() { "HEAD" } else { from })?;
-        self.commits_between(&[to], &[from])
+        Ok((from, self.commits_between(&[to], &[from])?))
     }
 
     /// Tips of remote-tracking branches (of `remote`, or of every remote): what the other side
@@ -244,6 +249,26 @@ impl GitRepo {
             }
         }
         Ok(tips)
+    }
+
+    /// A file's content in a commit's tree (for reading config from a trusted commit), or
+    /// `None` when the path is not there.
+    pub fn read_file_at(&self, commit: ObjectId, path: &Path) -> Result<Option<Vec<u8>>> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| git_error(format!("commit {commit}"), e))?;
+        let tree = commit.tree().map_err(|e| git_error("tree", e))?;
+        let Some(entry) = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| git_error(format!("{} in {}", path.display(), commit.id), e))?
+        else {
+            return Ok(None);
+        };
+        let object = entry
+            .object()
+            .map_err(|e| git_error(format!("{}", path.display()), e))?;
+        Ok(Some(object.data.clone()))
     }
 
     pub fn has_object(&self, id: ObjectId) -> bool {
@@ -548,4 +573,134 @@ fn changes_between(
 
 fn file_name(path: &BString) -> &[u8] {
     path.rsplit_str("/").next().unwrap_or(path.as_slice())
+}
+
+/// Where hooks live and what a receiving repository can see: used by `install` and the
+/// pre-receive hook.
+impl GitRepo {
+    /// The hooks directory git uses: `core.hooksPath` (relative to where hooks run: the work
+    /// tree's root, or the git dir of a bare repository), else `hooks` in the common dir, which
+    /// linked worktrees share and which is `.git/modules/<name>` for a submodule.
+    pub fn hooks_dir(&self) -> Result<std::path::PathBuf> {
+        let configured = self
+            .repo
+            .config_snapshot()
+            .trusted_path("core.hooksPath")
+            .map_err(|e| git_error("core.hooksPath", e))?;
+        let dir = match configured {
+            Some(path) if !path.as_os_str().is_empty() => {
+                let base = self.repo.workdir().unwrap_or_else(|| self.repo.git_dir());
+                base.join(path)
+            }
+            _ => self.repo.common_dir().join("hooks"),
+        };
+        Ok(if dir.is_absolute() {
+            dir
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io(".", e))?
+                .join(dir)
+        })
+    }
+
+    /// Like [`GitRepo::discover`], and also sees the objects of a push being received. During
+    /// pre-receive git keeps them in a quarantine directory named by `GIT_OBJECT_DIRECTORY`, with
+    /// the repository's own store in `GIT_ALTERNATE_OBJECT_DIRECTORIES`; gix reads neither
+    /// variable, so this opens the objects through an empty directory of our own (in the
+    /// system's temporary directory, never in the repository) whose `info/alternates` lists
+    /// them all.
+    pub fn discover_receiving(dir: &Path) -> Result<GitRepo> {
+        let found = Self::discover(dir)?;
+        let Some(quarantine) = std::env::var_os("GIT_OBJECT_DIRECTORY").filter(|v| !v.is_empty())
+        else {
+            return Ok(found);
+        };
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        let mut stores = vec![cwd.join(quarantine)];
+        if let Some(alternates) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+            stores.extend(
+                std::env::split_paths(&alternates)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| cwd.join(p)),
+            );
+        }
+        stores.push(cwd.join(found.repo.common_dir()).join("objects"));
+        let overlay = ObjectsOverlay::create(&stores)?;
+        let hash = found.repo.object_hash();
+        let store = gix::odb::Store::at_opts(
+            overlay.dir.clone(),
+            hash,
+            &mut std::iter::empty(),
+            gix::odb::store::init::Options::default(),
+        )
+        .map_err(|e| git_error("objects being received", e))?;
+        let mut shared = found.repo.into_sync();
+        shared.objects = std::sync::Arc::new(store);
+        let mut repo = shared.to_thread_local();
+        repo.object_cache_size_if_unset(OBJECT_CACHE);
+        Ok(GitRepo {
+            repo,
+            _overlay: Some(overlay),
+        })
+    }
+
+    /// The commit every reference points at (tags peeled; refs to other objects left out):
+    /// what a repository already holds.
+    pub fn ref_tips(&self) -> Result<Vec<ObjectId>> {
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| git_error("references", e))?;
+        let mut tips = HashSet::new();
+        for reference in refs.all().map_err(|e| git_error("references", e))? {
+            let mut reference = reference.map_err(|e| git_error("references", e))?;
+            let Ok(id) = reference.peel_to_id() else {
+                continue;
+            };
+            if let Ok(Ok(commit)) = id.object().map(|o| o.peel_to_commit()) {
+                tips.insert(commit.id);
+            }
+        }
+        let mut tips: Vec<ObjectId> = tips.into_iter().collect();
+        tips.sort();
+        Ok(tips)
+    }
+}
+
+/// A temporary, empty object directory whose alternates are the real stores; removed on drop.
+struct ObjectsOverlay {
+    dir: std::path::PathBuf,
+}
+
+impl ObjectsOverlay {
+    fn create(stores: &[std::path::PathBuf]) -> Result<ObjectsOverlay> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "staunch-objects-{}-{nanos}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let info = dir.join("info");
+        std::fs::create_dir_all(&info).map_err(|e| Error::io(&info, e))?;
+        let overlay = ObjectsOverlay { dir };
+        let mut list = String::new();
+        for store in stores {
+            list.push_str(&store.to_string_lossy());
+            list.push('\n');
+        }
+        let file = info.join("alternates");
+        std::fs::write(&file, list).map_err(|e| Error::io(&file, e))?;
+        Ok(overlay)
+    }
+}
+
+impl Drop for ObjectsOverlay {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -8,12 +8,17 @@
 //! command line (`cli`) to that pipeline and decides the exit code.
 
 pub mod app;
+pub mod audit;
+pub mod baseline;
 pub mod checks;
+pub mod claude_settings;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod filters;
 pub mod finding;
 pub mod git;
+pub mod gitleaks;
 pub mod hooks;
 pub mod install;
 pub mod matcher;

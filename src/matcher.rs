@@ -26,6 +26,16 @@ pub struct ScanOptions {
     pub internal_domains: Vec<String>,
     /// Inline markers that silence a finding on their line.
     pub allow_markers: Vec<String>,
+    /// Configured allow entries.
+    pub allow: Vec<crate::config::Allow>,
+    /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
+    pub baseline: std::collections::HashSet<String>,
+    /// Locations a `.gitleaksignore` file silences: (commit, path, line).
+    pub ignored_locations: std::collections::HashSet<(Option<String>, String, usize)>,
+    /// Severities whose findings block; the others are warnings.
+    pub block: Vec<crate::rules::Severity>,
+    /// Files and blobs over this size are skipped without being read.
+    pub max_file_size: u64,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +49,15 @@ impl Default for ScanOptions {
                 "staunch:allow".into(),
                 "gitleaks:allow".into(),
                 "pragma: allowlist secret".into(),
+            ],
+            allow: Vec::new(),
+            baseline: Default::default(),
+            ignored_locations: Default::default(),
+            max_file_size: 10 * 1024 * 1024,
+            block: vec![
+                crate::rules::Severity::High,
+                crate::rules::Severity::Medium,
+                crate::rules::Severity::Low,
             ],
         }
     }
@@ -65,8 +84,28 @@ struct RawMatch {
 #[derive(Debug, Default)]
 pub struct FragmentResult {
     pub findings: Vec<Finding>,
-    /// Findings silenced by an inline allow marker.
+    /// Findings silenced by any allow mechanism (the sum of `allowed_by`).
     pub allowed: usize,
+    pub allowed_by: AllowedBy,
+}
+
+/// Findings silenced, by mechanism, so nothing is hidden without a count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AllowedBy {
+    /// `staunch:allow` and the markers teams migrate from.
+    pub inline: usize,
+    /// `[[allow]]` entries and gitleaks allowlists.
+    pub config: usize,
+    /// A baseline or `.gitleaksignore`.
+    pub baseline: usize,
+}
+
+impl AllowedBy {
+    pub fn add(&mut self, other: AllowedBy) {
+        self.inline += other.inline;
+        self.config += other.config;
+        self.baseline += other.baseline;
+    }
 }
 
 pub struct Matcher {
@@ -151,6 +190,12 @@ impl Matcher {
     pub fn scan_fragment(&self, fragment: &Fragment) -> FragmentResult {
         let mut matches = Vec::new();
         self.scan_level(&fragment.data, 0, &mut matches);
+        matches.retain(|m| {
+            self.rules[m.rule]
+                .path
+                .as_ref()
+                .is_none_or(|re| re.is_match(fragment.path.as_bytes()))
+        });
         if matches.is_empty() {
             return FragmentResult::default();
         }
@@ -160,14 +205,48 @@ impl Matcher {
         for m in matches {
             let rule = &self.rules[m.rule];
             let line_range = lines.line_bounds(m.span.start);
-            if self.has_allow_marker(&fragment.data[line_range.clone()]) {
-                result.allowed += 1;
+            // On a long line only the window around the match is its line, as in the search:
+            // reading the whole line for each match is quadratic on a minified file.
+            let near = line_range
+                .start
+                .max(m.span.start.saturating_sub(LINE_WINDOW))
+                ..line_range.end.min(m.span.end.saturating_add(LINE_WINDOW));
+            let line_text = &fragment.data[near];
+            if self.has_allow_marker(line_text) {
+                result.allowed_by.inline += 1;
                 continue;
             }
             let first = lines.line_of(m.span.start);
             let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
             let column = m.span.start - line_range.start + 1;
             let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
+            let commit = fragment.commit.as_deref();
+            if self
+                .options
+                .allow
+                .iter()
+                .any(|a| a.allows(&rule.id, &fragment.path, commit, &m.secret, line_text))
+            {
+                result.allowed_by.config += 1;
+                continue;
+            }
+            let fingerprint = fingerprint(&rule.id, &fragment.path, &m.secret);
+            let ignored = !self.options.ignored_locations.is_empty()
+                && (self
+                    .options
+                    .ignored_locations
+                    .contains(&(None, fragment.path.clone(), line))
+                    || commit.is_some_and(|c| {
+                        self.options.ignored_locations.contains(&(
+                            Some(c.to_string()),
+                            fragment.path.clone(),
+                            line,
+                        ))
+                    }));
+            if self.options.baseline.contains(&fingerprint) || ignored {
+                result.allowed_by.baseline += 1;
+                continue;
+            }
             result.findings.push(Finding {
                 path: fragment.path.clone(),
                 line,
@@ -178,11 +257,14 @@ impl Matcher {
                 description: rule.description.clone(),
                 category: rule.category,
                 severity: rule.severity,
-                fingerprint: fingerprint(&rule.id, &fragment.path, &m.secret),
+                fingerprint,
+                blocks: self.options.block.contains(&rule.severity),
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
             });
         }
+        result.allowed =
+            result.allowed_by.inline + result.allowed_by.config + result.allowed_by.baseline;
         result.findings.sort();
         result
             .findings
@@ -305,9 +387,12 @@ impl Matcher {
             return false;
         }
         if let Some(check) = rule.check {
-            let line_start = memchr::memrchr(b'\n', &data[..span.start]).map_or(0, |i| i + 1);
-            let line_end =
-                memchr::memchr(b'\n', &data[span.end..]).map_or(data.len(), |i| span.end + i);
+            // The line around the secret, within the search window (see `scan_fragment`).
+            let from = span.start.saturating_sub(LINE_WINDOW);
+            let to = data.len().min(span.end + LINE_WINDOW);
+            let line_start =
+                memchr::memrchr(b'\n', &data[from..span.start]).map_or(from, |i| from + i + 1);
+            let line_end = memchr::memchr(b'\n', &data[span.end..to]).map_or(to, |i| span.end + i);
             let ctx = CheckContext {
                 before: &data[line_start..span.start],
                 after: &data[span.end..line_end],
@@ -364,11 +449,21 @@ impl Matcher {
         if specific.is_empty() {
             return matches.into_iter().filter(|m| !m.vetoed).collect();
         }
+        // `specific` is sorted by start, so only the few that start within `longest` bytes
+        // before a match can overlap it: checking every pair is quadratic on a file of tokens.
+        let longest = specific
+            .iter()
+            .map(|(span, _)| span.len())
+            .max()
+            .unwrap_or(0);
         let keep: Vec<bool> = matches
             .iter()
             .map(|m| {
+                let to = specific.partition_point(|(span, _)| span.start < m.span.end);
+                let from =
+                    specific.partition_point(|(span, _)| span.start + longest <= m.span.start);
                 !self.rules[m.rule].generic
-                    || !specific.iter().any(|(span, secret)| {
+                    || !specific[from.min(to)..to].iter().any(|(span, secret)| {
                         let overlap = span.start < m.span.end && m.span.start < span.end;
                         overlap
                             && (m.decoded.is_empty()

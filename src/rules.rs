@@ -117,6 +117,8 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub counter_examples: Vec<String>,
+    /// Only run on files whose path matches this regex.
+    pub path: Option<String>,
 }
 
 fn yes() -> bool {
@@ -145,6 +147,8 @@ pub struct Rule {
     pub counter_examples: Vec<String>,
     /// The pack file the rule came from, for messages.
     pub pack: String,
+    /// Only run on paths matching this.
+    pub path: Option<Regex>,
 }
 
 /// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
@@ -162,11 +166,12 @@ pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
     let pack: PackSpec = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
     pack.rule
         .into_iter()
-        .map(|spec| compile_rule(file, spec))
+        .map(|spec| compile_spec(file, spec))
         .collect()
 }
 
-fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
+/// Validates and compiles one rule; `file` names its pack in errors.
+pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     let fail = |message: String| Error::Rule {
         file: file.to_string(),
         id: spec.id.clone(),
@@ -206,6 +211,12 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
             Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?)
         }
     };
+    let path = match &spec.path {
+        Some(pattern) => {
+            Some(compile_regex(pattern).map_err(|e| fail(format!("bad path regex: {e}")))?)
+        }
+        None => None,
+    };
     let mut allow = Vec::new();
     for pattern in &spec.allow {
         allow.push(compile_regex(pattern).map_err(|e| fail(format!("bad allow regex: {e}")))?);
@@ -236,6 +247,7 @@ fn compile_rule(file: &str, spec: RuleSpec) -> Result<Rule> {
         examples: spec.examples,
         counter_examples: spec.counter_examples,
         pack: file.to_string(),
+        path,
     })
 }
 

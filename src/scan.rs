@@ -22,8 +22,10 @@ pub struct Stats {
     pub skipped: u64,
     /// Files that could not be read: the scan is incomplete.
     pub errors: u64,
-    /// Findings silenced by an inline allow marker.
+    /// Findings silenced by an allow mechanism (inline marker, config, baseline).
     pub allowed: u64,
+    /// The same, by mechanism.
+    pub allowed_by: crate::matcher::AllowedBy,
     pub duration_ms: u64,
 }
 
@@ -42,6 +44,7 @@ enum FileResult {
         bytes: u64,
         findings: Vec<Finding>,
         allowed: usize,
+        allowed_by: crate::matcher::AllowedBy,
     },
     Skipped,
     Failed(Error),
@@ -56,12 +59,15 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
         .map(|path| match files::read(path, max_file_size) {
             Ok(FileContent::Text(data)) => {
                 let bytes = data.len() as u64;
-                let fragment = Fragment::file(path.to_string_lossy(), data);
+                let shown = path.to_string_lossy();
+                let shown = shown.strip_prefix("./").unwrap_or(&shown);
+                let fragment = Fragment::file(shown, data);
                 let result = matcher.scan_fragment(&fragment);
                 FileResult::Scanned {
                     bytes,
                     findings: result.findings,
                     allowed: result.allowed,
+                    allowed_by: result.allowed_by,
                 }
             }
             Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
@@ -86,6 +92,7 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
                 bytes: fragment.data.len() as u64,
                 findings: result.findings,
                 allowed: result.allowed,
+                allowed_by: result.allowed_by,
             }
         })
         .collect();
@@ -102,6 +109,7 @@ pub struct Collector {
     files: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
+    allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
 }
 
@@ -112,6 +120,9 @@ impl Collector {
         self.files.fetch_add(1, Relaxed);
         self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
+        if result.allowed > 0 {
+            self.allowed_by.lock().unwrap().add(result.allowed_by);
+        }
         if !result.findings.is_empty() {
             self.found.fetch_add(result.findings.len() as u64, Relaxed);
             self.findings.lock().unwrap().extend(result.findings);
@@ -140,6 +151,7 @@ impl Collector {
                 skipped,
                 errors: 0,
                 allowed: self.allowed.into_inner(),
+                allowed_by: self.allowed_by.into_inner().unwrap(),
                 duration_ms: started.elapsed().as_millis() as u64,
             },
             errors: Vec::new(),
@@ -155,7 +167,9 @@ fn fold(results: Vec<FileResult>) -> Outcome {
                 bytes,
                 findings,
                 allowed,
+                allowed_by,
             } => {
+                outcome.stats.allowed_by.add(allowed_by);
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;
                 outcome.stats.allowed += allowed as u64;

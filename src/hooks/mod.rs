@@ -2,13 +2,12 @@
 //! message saying why, because a hook that lets a secret through on an error is worse than none.
 
 pub mod claude_code;
+pub mod pre_receive;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::app::{
-    build_matcher, finish, scan_commits, scan_named_files, scan_staged, DEFAULT_MAX_FILE_SIZE,
-};
+use crate::app::{build_matcher, finish, scan_commits, scan_named_files, scan_staged};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -26,7 +25,7 @@ fn blocked_on_error(err: Error, what: &str) -> Error {
 pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
     let run = || -> Result<Verdict> {
         let matcher = build_matcher(common)?;
-        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let max = matcher.options().max_file_size;
         let outcome = if files.is_empty() {
             scan_staged(&matcher, max)?
         } else {
@@ -83,7 +82,7 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
     let run = || -> Result<Verdict> {
         let matcher = build_matcher(common)?;
         let repo = GitRepo::discover(Path::new("."))?;
-        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let max = matcher.options().max_file_size;
         // Under the pre-commit framework the range comes from the environment instead.
         let from_env = (
             std::env::var("PRE_COMMIT_FROM_REF"),

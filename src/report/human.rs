@@ -30,6 +30,13 @@ pub fn write(
             paint(f.rule_id.clone(), |s| s.magenta().to_string()),
             f.category,
         )?;
+        if !f.blocks {
+            writeln!(
+                out,
+                "    (warning: policy does not block {} findings)",
+                f.severity
+            )?;
+        }
         writeln!(out, "    {}", f.description)?;
         writeln!(out, "    secret: {}", shown_secret(f, options))?;
         if let Some(commit) = &f.commit {

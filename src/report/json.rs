@@ -28,6 +28,7 @@ pub fn write(
                 "commit": f.commit,
                 "secret": shown_secret(f, options),
                 "fingerprint": f.fingerprint,
+                "blocks": f.blocks,
                 "decoded": f.decoded,
             })
         })

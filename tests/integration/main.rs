@@ -3,5 +3,10 @@
 
 mod util;
 
+mod claude_code;
+mod config;
 mod git;
+mod properties;
+mod reliability;
+mod reports;
 mod scan;

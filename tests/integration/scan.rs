@@ -17,7 +17,7 @@ fn finds_a_key_with_path_line_and_redaction() {
         found,
         vec![(
             "aws-access-key-id".to_string(),
-            "./app/settings.py".to_string(),
+            "app/settings.py".to_string(),
             2
         )]
     );
