@@ -336,7 +336,7 @@ impl Matcher {
     fn confirm(&self, index: usize, data: &[u8], region: Range<usize>, out: &mut Vec<RawMatch>) {
         let rule = &self.rules[index];
         let haystack = &data[region.clone()];
-        for caps in rule.regex.captures_iter(haystack) {
+        for caps in rule.regex.get().captures_iter(haystack) {
             let group = match rule.secret_group {
                 Some(g) => caps.get(g),
                 // The first group that took part, so alternatives can each hold the secret.

@@ -133,7 +133,7 @@ pub struct Rule {
     pub category: Category,
     pub severity: Severity,
     pub keywords: Vec<String>,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     pub secret_group: Option<usize>,
     pub min_entropy: Option<f64>,
     pub check: Option<Check>,
@@ -149,6 +149,59 @@ pub struct Rule {
     pub pack: String,
     /// Only run on paths matching this.
     pub path: Option<Regex>,
+}
+
+/// A rule's regex, checked when the rule is loaded but compiled the first time a keyword wakes
+/// the rule up. A hook scanning one small change only pays for the few rules it needs, which is
+/// most of what keeps `hook claude-code` and `scan --staged` fast.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl Clone for LazyRegex {
+    fn clone(&self) -> Self {
+        LazyRegex {
+            pattern: self.pattern.clone(),
+            compiled: self.compiled.clone(),
+        }
+    }
+}
+
+impl LazyRegex {
+    /// Parses `pattern` (so a bad one is reported now, with the rule's id) without compiling it.
+    /// Returns the regex and its number of capture groups, the whole match included.
+    pub fn new(pattern: &str) -> std::result::Result<(LazyRegex, usize), String> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .map_err(|e| e.to_string())?;
+        let groups = hir.properties().explicit_captures_len() + 1;
+        Ok((
+            LazyRegex {
+                pattern: pattern.to_string(),
+                compiled: std::sync::OnceLock::new(),
+            },
+            groups,
+        ))
+    }
+
+    pub fn get(&self) -> &Regex {
+        // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
+        self.compiled.get_or_init(|| {
+            compile_regex(&self.pattern).unwrap_or_else(|e| {
+                eprintln!("staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing", self.pattern);
+                compile_regex("[^\\x00-\\xff]").expect("an empty class compiles")
+            })
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
 }
 
 /// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
@@ -196,12 +249,12 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     if let Some(k) = spec.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
         return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
     }
-    let regex = compile_regex(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
+    let (regex, captures_len) = LazyRegex::new(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
     if let Some(group) = spec.secret_group {
-        if group >= regex.captures_len() {
+        if group >= captures_len {
             return Err(fail(format!(
                 "secret_group {group} but the regex has only {} groups",
-                regex.captures_len() - 1
+                captures_len - 1
             )));
         }
     }
