@@ -1,8 +1,11 @@
 //! Reporters turn an outcome into text. They never scan and never see more than the findings,
 //! and every one redacts secrets unless `show_secrets` is set.
 
+mod github;
 mod human;
 mod json;
+mod junit;
+mod sarif;
 
 use std::io::Write;
 
@@ -13,6 +16,12 @@ use crate::scan::Outcome;
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML, for CI systems that show test reports.
+    Junit,
+    /// GitHub Actions workflow commands: annotations on the pull request.
+    Github,
 }
 
 /// How to write a report.
@@ -40,5 +49,8 @@ pub fn write(
     match options.format {
         Format::Human => human::write(out, outcome, options),
         Format::Json => json::write(out, outcome, options),
+        Format::Sarif => sarif::write(out, outcome, options),
+        Format::Junit => junit::write(out, outcome, options),
+        Format::Github => github::write(out, outcome, options),
     }
 }
