@@ -653,7 +653,7 @@ impl GitRepo {
             .map_err(|e| git_error("references", e))?;
         let mut tips = HashSet::new();
         for reference in refs.all().map_err(|e| git_error("references", e))? {
-            let mut reference = reference.map_err(|e| git_error("references", e))?;
+            let mut reference = reference.map_err(|e| git_error("references", &*e))?;
             let Ok(id) = reference.peel_to_id() else {
                 continue;
             };

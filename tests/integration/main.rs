@@ -3,9 +3,13 @@
 
 mod util;
 
+mod audit;
 mod claude_code;
 mod config;
 mod git;
+mod install;
+mod pre_receive;
+mod precommit_framework;
 mod properties;
 mod reliability;
 mod reports;

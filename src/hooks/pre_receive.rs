@@ -1,0 +1,143 @@
+//! The server-side gate: `staunch hook pre-receive`, run by git in the receiving (usually bare)
+//! repository before it updates any ref. A client can skip its own hooks; a server's cannot be
+//! skipped, so this is where a team enforces the policy.
+//!
+//! git writes one `<old> <new> <ref>` line per updated ref on stdin. What a push brings is the
+//! commits reachable from the new tips but from no ref the repository already has: for an update
+//! that is part of `old..new` (commits already on another branch were accepted before), for a new
+//! ref the commits that are new to the repository, and for a deletion nothing. Their added lines
+//! are scanned. The objects are still in git's quarantine directory at that point, which
+//! [`GitRepo::discover_receiving`] makes visible.
+//!
+//! Anything that stops the scan rejects the push (fail closed); `STAUNCH_SKIP` is not honoured
+//! here, the server is the last gate.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::app::{build_matcher, finish, scan_commits, DEFAULT_MAX_FILE_SIZE};
+use crate::cli::Common;
+use crate::error::{Error, Result};
+use crate::git::GitRepo;
+use crate::Verdict;
+
+/// One line of pre-receive input.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub old: String,
+    pub new: String,
+    pub name: String,
+}
+
+/// Parses every line git gives a pre-receive hook.
+pub fn parse_lines(input: &str) -> Result<Vec<RefUpdate>> {
+    let mut updates = Vec::new();
+    for (number, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [old, new, name] = fields[..] else {
+            return Err(Error::Usage(format!(
+                "pre-receive input line {}: expected `<old oid> <new oid> <ref>`, got {line:?}",
+                number + 1
+            )));
+        };
+        updates.push(RefUpdate {
+            old: old.into(),
+            new: new.into(),
+            name: name.into(),
+        });
+    }
+    Ok(updates)
+}
+
+fn is_zero_id(hex: &str) -> bool {
+    !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+}
+
+/// The commits the updates bring: reachable from a new tip and from no existing ref.
+pub fn received_commits(repo: &GitRepo, updates: &[RefUpdate]) -> Result<Vec<gix::ObjectId>> {
+    let hash_len = repo.object_hash_len();
+    let mut tips = Vec::new();
+    let mut hidden = repo.ref_tips()?;
+    for update in updates {
+        for oid in [&update.old, &update.new] {
+            if oid.len() != hash_len || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::Usage(format!(
+                    "pre-receive: {}: object id {oid:?} is not {hash_len} hex digits",
+                    update.name
+                )));
+            }
+        }
+        if is_zero_id(&update.new) {
+            continue; // a deletion brings nothing
+        }
+        // A tag is scanned through the commit it points at; a ref to a tree or blob cannot be
+        // scanned as commits and rejects the push (fail closed).
+        tips.push(
+            repo.resolve_commit(&update.new)
+                .map_err(|e| Error::Usage(format!("{}: {e}", update.name)))?,
+        );
+        if !is_zero_id(&update.old) {
+            if let Ok(old) = repo.resolve_commit(&update.old) {
+                hidden.push(old);
+            }
+        }
+    }
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    repo.commits_between(&tips, &hidden)
+}
+
+pub fn run(common: &Common) -> Result<Verdict> {
+    let scan = || -> Result<Verdict> {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        let updates = parse_lines(&input)?;
+        let matcher = build_matcher(common)?;
+        let repo = GitRepo::discover_receiving(Path::new("."))?;
+        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let commits = received_commits(&repo, &updates)?;
+        let outcome = scan_commits(&matcher, &repo, &commits, max)?;
+        finish(common, &outcome)
+    };
+    let verdict = scan().map_err(|e| {
+        Error::Usage(format!(
+            "push rejected: staunch could not finish its scan: {e}\n\
+             (a server-side check fails closed; ask the server's administrators)"
+        ))
+    })?;
+    if verdict == Verdict::Blocked {
+        eprintln!(
+            "staunch: push rejected: the pushed commits add secrets (see above).\n\
+             Rewrite those commits to remove them (a later commit deleting a secret leaves it in \
+             history), rotate any real credential, and push again. A false alarm can be marked \
+             with a `staunch:allow` comment on its line."
+        );
+    }
+    Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_updates_new_refs_and_deletions() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let input = format!("{z} {a} refs/heads/new\n{a} {z} refs/heads/gone\n\n");
+        let updates = parse_lines(&input).unwrap();
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].name, "refs/heads/new");
+        assert!(is_zero_id(&updates[1].new));
+        assert!(parse_lines("a b\n")
+            .unwrap_err()
+            .to_string()
+            .contains("line 1"));
+    }
+}

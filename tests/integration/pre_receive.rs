@@ -1,0 +1,254 @@
+//! The server-side hook: `hooks/pre-receive` installed in a real bare repository, and real
+//! `git push`es to it over a local path. The pushed objects are in git's quarantine directory
+//! while the hook runs, so every finding asserted here proves staunch read them there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::util::*;
+
+/// A bare "server" repository with staunch's pre-receive hook, and a client pushing to it.
+struct Server {
+    client: TestRepo,
+    _dir: tempfile::TempDir,
+    bare: PathBuf,
+}
+
+impl Server {
+    fn new() -> Server {
+        let client = TestRepo::git_init();
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("server.git");
+        client.git(&["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        Server {
+            client,
+            _dir: dir,
+            bare,
+        }
+    }
+
+    fn install_hook(&self) {
+        let hook = self.bare.join("hooks/pre-receive");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks/pre-receive"),
+            &hook,
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// `git push` from the client; the server's hook finds the binary through STAUNCH_BIN.
+    fn push(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("git");
+        cmd.arg("push").args(args).current_dir(self.client.path());
+        self.client.env(&mut cmd);
+        cmd.env("STAUNCH_BIN", staunch_bin());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs git in the server repository.
+    fn server_git(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        cmd.arg("--git-dir").arg(&self.bare).args(args);
+        self.client.env(&mut cmd);
+        cmd.output().unwrap()
+    }
+
+    fn server_ref(&self, name: &str) -> Option<String> {
+        let out = self.server_git(&["rev-parse", "--verify", "-q", name]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    fn commit(&self, rel: &str, content: &str) -> String {
+        self.client.write(rel, content);
+        self.client.add(rel);
+        self.client.commit(rel)
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_rejected_for(out: &Output, place: &str) {
+    let all = text(out);
+    assert!(!out.status.success(), "push accepted: {all}");
+    assert!(all.contains("pre-receive hook declined"), "{all}");
+    assert!(all.contains(place), "{place} not named: {all}");
+    assert!(all.contains("aws-access-key-id"), "no rule: {all}");
+    assert!(all.contains("push rejected"), "{all}");
+    assert!(
+        !all.contains(&fake_aws_key()),
+        "secret shown to the pusher: {all}"
+    );
+}
+
+fn assert_accepted(out: &Output) {
+    assert!(out.status.success(), "push rejected: {}", text(out));
+}
+
+#[test]
+fn a_push_with_a_secret_is_rejected_and_a_clean_one_accepted() {
+    let server = Server::new();
+    server.install_hook();
+    let base = server.commit("app.py", "print('hello')\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    assert_eq!(server.server_ref("main").as_deref(), Some(base.as_str()));
+
+    let leak = server.commit("config/prod.env", &format!("AWS_KEY={}\n", fake_aws_key()));
+    let out = server.push(&["origin", "main"], &[]);
+    assert_rejected_for(&out, "config/prod.env:1");
+    assert!(text(&out).contains("AKIA****"), "{}", text(&out));
+    assert_eq!(server.server_ref("main").as_deref(), Some(base.as_str()));
+    // the quarantined objects were thrown away
+    assert!(!server
+        .server_git(&["cat-file", "-e", &leak])
+        .status
+        .success());
+
+    // removing the secret in a later commit does not help: it is in the pushed history
+    server.client.git(&["rm", "-q", "config/prod.env"]);
+    server.client.commit("remove it");
+    assert_rejected_for(&server.push(&["origin", "main"], &[]), "config/prod.env:1");
+
+    // rewritten without it, the push goes through
+    server.client.git(&["reset", "-q", "--hard", &base]);
+    let clean = server.commit("app.py", "print('hello, world')\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    assert_eq!(server.server_ref("main").as_deref(), Some(clean.as_str()));
+}
+
+#[test]
+fn new_branches_tags_deletions_and_several_refs_at_once() {
+    let server = Server::new();
+    server.install_hook();
+    let base = server.commit("a.txt", "a\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+
+    // a new branch carrying a secret
+    server.client.git(&["checkout", "-q", "-b", "feature"]);
+    let leak = server.commit("notes.md", &format!("key: {}\n", fake_aws_key()));
+    assert_rejected_for(&server.push(&["origin", "feature"], &[]), "notes.md:1");
+    assert_eq!(server.server_ref("feature"), None);
+
+    // a new branch at a commit the server has: nothing new, accepted
+    assert_accepted(&server.push(&["-q", "origin", &format!("{base}:refs/heads/copy")], &[]));
+
+    // an annotated tag on the secret commit brings it too
+    server.client.git(&["tag", "-a", "-m", "v1", "v1", &leak]);
+    assert_rejected_for(&server.push(&["origin", "v1"], &[]), "notes.md:1");
+
+    // several refs in one push: one bad ref rejects the push
+    server.client.git(&["checkout", "-q", "main"]);
+    server.commit("b.txt", "b\n");
+    let out = server.push(&["origin", "main", "feature"], &[]);
+    assert_rejected_for(&out, "notes.md:1");
+    assert_eq!(server.server_ref("main").as_deref(), Some(base.as_str()));
+
+    // deleting a branch brings nothing
+    assert_accepted(&server.push(&["-q", "origin", "--delete", "copy"], &[]));
+    assert_eq!(server.server_ref("copy"), None);
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+}
+
+#[test]
+fn what_the_server_already_has_is_not_scanned_again() {
+    let server = Server::new();
+    // accepted before the hook existed
+    server.commit("old.env", &format!("AWS={}\n", fake_aws_key()));
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    server.install_hook();
+    server.commit("a.txt", "a\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    // a new branch whose only new commit is clean, on top of the old history
+    server.client.git(&["checkout", "-q", "-b", "topic"]);
+    server.commit("b.txt", "b\n");
+    assert_accepted(&server.push(&["-q", "origin", "topic"], &[]));
+}
+
+#[test]
+fn packs_kept_in_quarantine_are_read() {
+    let server = Server::new();
+    server.install_hook();
+    server.commit("a.txt", "a\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    // receive.unpackLimit 1: the push stays a pack instead of loose objects
+    assert!(server
+        .server_git(&["config", "receive.unpackLimit", "1"])
+        .status
+        .success());
+    server.commit(
+        "deep/dir/creds.json",
+        &format!("{{\"key\": \"{}\"}}\n", fake_aws_key()),
+    );
+    assert_rejected_for(
+        &server.push(&["origin", "main"], &[]),
+        "deep/dir/creds.json:1",
+    );
+    server.client.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    server.commit("c.txt", "c\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+}
+
+#[test]
+fn no_binary_on_the_server_rejects_every_push() {
+    let server = Server::new();
+    server.install_hook();
+    server.commit("a.txt", "a\n");
+    let path: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .filter(|dir| !dir.join("staunch").exists())
+        .collect();
+    let path = std::env::join_paths(path).unwrap();
+    let out = server.push(
+        &["origin", "main"],
+        &[
+            ("STAUNCH_BIN", "/nonexistent/staunch"),
+            ("PATH", path.to_str().unwrap()),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("secret scan is not available"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(server.server_ref("main"), None);
+}
+
+#[test]
+fn the_server_keeps_an_audit_log_and_ignores_staunch_skip() {
+    let server = Server::new();
+    server.install_hook();
+    let log = server.client.home().join("server-audit.jsonl");
+    server.commit("k.txt", &format!("k = {}\n", fake_aws_key()));
+    let out = server.push(
+        &["origin", "main"],
+        &[
+            ("STAUNCH_AUDIT_LOG", log.to_str().unwrap()),
+            ("STAUNCH_SKIP", "1"),
+            ("GL_USERNAME", "alice"),
+        ],
+    );
+    assert_rejected_for(&out, "k.txt:1");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[1]["component"], "hook.pre-receive");
+    assert_eq!(lines[1]["result"], "blocked");
+    assert_eq!(lines[1]["metadata"]["pusher"], "alice");
+    assert_eq!(lines[1]["metadata"]["locations"][0]["path"], "k.txt");
+}
