@@ -17,8 +17,21 @@ use crate::source::{is_binary, Fragment};
 /// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
-/// Bytes of decoded objects kept per thread, so deltas against the same base are not redone.
-const OBJECT_CACHE: usize = 64 * 1024 * 1024;
+/// Bytes of decoded objects kept per repository handle (trees are re-read across commits).
+const OBJECT_CACHE: usize = 4 * 1024 * 1024;
+
+/// Bytes of delta bases kept per thread while reading history; with blobs read in pack order
+/// most bases are recent, so a small cache does the work and memory stays bounded.
+const PACK_CACHE: usize = 12 * 1024 * 1024;
+
+/// A per-thread handle with bounded caches: history scans must not grow with the history.
+fn thread_handle(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
+    repo.object_cache_size(OBJECT_CACHE);
+    repo.objects
+        .set_pack_cache(|| Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(PACK_CACHE)));
+    repo
+}
 
 pub struct GitRepo {
     repo: gix::Repository,
@@ -43,8 +56,20 @@ struct BlobChange {
     new: ObjectId,
 }
 
-fn git_error(context: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
-    Error::Git(format!("{context}: {err}"))
+/// gix's top-level messages are often generic ("delegate.traverse(...) failed"); the cause
+/// chain is what names the broken pack or missing object, so it goes into the message.
+fn git_error<'a>(
+    context: impl std::fmt::Display,
+    err: impl Into<Box<dyn std::error::Error + Send + Sync + 'a>>,
+) -> Error {
+    let err = err.into();
+    let mut message = format!("{context}: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Error::Git(message)
 }
 
 enum Blob {
@@ -56,8 +81,12 @@ impl GitRepo {
     /// Finds the repository containing `dir`, honouring `GIT_DIR`, `GIT_INDEX_FILE` and the other
     /// variables git sets for hooks.
     pub fn discover(dir: &Path) -> Result<GitRepo> {
-        let mut repo = gix::discover_with_environment_overrides(dir)
-            .map_err(|e| git_error(format!("{}: not in a git repository", dir.display()), e))?;
+        let mut repo = gix::discover_with_environment_overrides(dir).map_err(|e| {
+            match broken_git_file(dir) {
+                Some(message) => Error::Git(message),
+                None => git_error(format!("{}: not in a git repository", dir.display()), e),
+            }
+        })?;
         repo.object_cache_size_if_unset(OBJECT_CACHE);
         Ok(GitRepo {
             repo,
@@ -122,10 +151,25 @@ impl GitRepo {
             .map_err(|e| git_error("HEAD", e))?
             .detach();
         let head = self.tree_files(head_tree)?;
-        let index = self
-            .repo
-            .index_or_empty()
-            .map_err(|e| git_error("index", e))?;
+        // gix panics on some corrupt index files instead of returning an error; a scan must
+        // fail with a message (and a hook fail closed), so the panic becomes that message.
+        let index_path = self.repo.index_path();
+        let silent = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let loaded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.repo.index_or_empty()));
+        std::panic::set_hook(silent);
+        let index = match loaded {
+            Ok(index) => {
+                index.map_err(|e| git_error(format!("index {}", index_path.display()), e))?
+            }
+            Err(_) => {
+                return Err(Error::Git(format!(
+                    "index {}: corrupt, it could not be parsed",
+                    index_path.display()
+                )))
+            }
+        };
         let mut staged: HashMap<BString, ObjectId> = HashMap::new();
         for entry in index.entries() {
             use gix::index::entry::{Mode, Stage};
@@ -184,10 +228,9 @@ impl GitRepo {
 
     /// Resolves a revision (branch, tag, id, `HEAD~2`) to a commit id, peeling tags.
     pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId> {
-        let id = self
-            .repo
-            .rev_parse_single(spec)
-            .map_err(|e| git_error(format!("revision {spec:?}"), e))?;
+        let id = self.repo.rev_parse_single(spec).map_err(|e| {
+            with_broken_pack(&self.repo, git_error(format!("revision {spec:?}"), e))
+        })?;
         let object = id
             .object()
             .map_err(|e| git_error(format!("revision {spec:?}"), e))?;
@@ -361,11 +404,7 @@ impl GitRepo {
         let parts: Vec<Result<GitFragments>> = commits
             .par_iter()
             .map_init(
-                || {
-                    let mut repo = shared.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE);
-                    repo
-                },
+                || thread_handle(&shared),
                 |repo, &id| {
                     let mut out = GitFragments::default();
                     let hex = id.to_string();
@@ -426,30 +465,65 @@ impl GitRepo {
     pub fn history_blobs(&self, commits: &[ObjectId]) -> Result<Vec<(ObjectId, String, BString)>> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
-        let per_commit: Vec<Result<Vec<BlobChange>>> = commits
-            .par_iter()
-            .map_init(
-                || shared.to_thread_local(),
-                |repo, &id| Self::commit_changes(repo, id),
-            )
-            .collect();
+        // Commits are diffed in parallel a chunk at a time and folded in order, so the changes
+        // held at once stay bounded however long the history is.
+        const CHUNK: usize = 8192;
         let mut first: HashMap<ObjectId, (usize, BString)> = HashMap::new();
-        for (index, changes) in per_commit.into_iter().enumerate() {
-            for change in changes? {
-                first.entry(change.new).or_insert((index, change.path));
+        for (chunk_number, chunk) in commits.chunks(CHUNK).enumerate() {
+            let per_commit: Vec<Result<Vec<BlobChange>>> = chunk
+                .par_iter()
+                .map_init(|| thread_handle(&shared), |repo, &id| Self::commit_changes(repo, id))
+                .collect();
+            for (offset, changes) in per_commit.into_iter().enumerate() {
+                for change in changes? {
+                    first.entry(change.new).or_insert((chunk_number * CHUNK + offset, change.path));
+                }
             }
         }
-        // Versions of one file are delta chains of each other in a pack: reading them together,
-        // in history order, keeps their bases in the cache instead of decoding them again.
-        let mut ordered: Vec<(BString, usize, ObjectId)> = first
+        // Read blobs in pack order: a delta's base usually sits just before it, so it is still
+        // in the cache instead of being decoded again. Loose objects go last, by path.
+        let locations = self.pack_locations(first.keys());
+        let mut ordered: Vec<((usize, u64), BString, usize, ObjectId)> = first
             .into_iter()
-            .map(|(blob, (index, path))| (path, index, blob))
+            .map(|(blob, (index, path))| {
+                let at = locations.get(&blob).copied().unwrap_or((usize::MAX, 0));
+                (at, path, index, blob)
+            })
             .collect();
         ordered.sort();
         Ok(ordered
             .into_iter()
-            .map(|(path, index, blob)| (blob, commits[index].to_string(), path))
+            .map(|(_, path, index, blob)| (blob, commits[index].to_string(), path))
             .collect())
+    }
+
+    /// Where each of `ids` sits in the repository's packs: (pack number, offset).
+    fn pack_locations<'a>(&self, ids: impl Iterator<Item = &'a ObjectId>) -> HashMap<ObjectId, (usize, u64)> {
+        let pack_dir = self.repo.common_dir().join("objects").join("pack");
+        let mut indexes = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&pack_dir) {
+            let mut paths: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                // An unreadable index only costs ordering; reading the objects reports damage.
+                if let Ok(index) = gix::odb::pack::index::File::at(&path, self.repo.object_hash()) {
+                    indexes.push(index);
+                }
+            }
+        }
+        let mut locations = HashMap::new();
+        for id in ids {
+            for (number, index) in indexes.iter().enumerate() {
+                if let Some(entry) = index.lookup(id) {
+                    locations.insert(*id, (number, index.pack_offset_at_index(entry)));
+                    break;
+                }
+            }
+        }
+        locations
     }
 
     /// Scans history blobs with `scan`, in parallel, reading each blob once.
@@ -469,11 +543,7 @@ impl GitRepo {
         blobs
             .par_iter()
             .map_init(
-                || {
-                    let mut repo = shared.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE);
-                    repo
-                },
+                || thread_handle(&shared),
                 |repo, (blob, commit, path)| -> Result<()> {
                     match Self::read_blob(repo, *blob, max_size)? {
                         Blob::Text(data) => scan(Fragment {
@@ -703,4 +773,69 @@ impl Drop for ObjectsOverlay {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A `.git` file (a worktree or submodule link) in `dir` or above that points at a directory
+/// that is not there: discovery then reports "no repository", which hides the real problem.
+fn broken_git_file(dir: &Path) -> Option<String> {
+    let start = std::fs::canonicalize(dir).ok()?;
+    let dot_git = start
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|p| p.symlink_metadata().is_ok())?;
+    if !dot_git.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let target = text.trim_end().strip_prefix("gitdir:")?.trim();
+    let target_path = dot_git.parent()?.join(target);
+    (!target_path.join("HEAD").exists()).then(|| {
+        format!(
+            "{} points to {target}, which is not a git directory",
+            dot_git.display()
+        )
+    })
+}
+
+/// Names a truncated or overwritten pack in front of `err`. gix reports reading through such a
+/// pack as "ancestor out of range" or a missing object, which hides the cause.
+fn with_broken_pack(repo: &gix::Repository, err: Error) -> Error {
+    match (broken_pack(repo), err) {
+        (Some(problem), Error::Git(message)) => Error::Git(format!("{problem}; {message}")),
+        (_, err) => err,
+    }
+}
+
+/// The first pack that does not end with the checksum its index records (a cheap check: the
+/// last bytes of each file, never the whole pack).
+fn broken_pack(repo: &gix::Repository) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let hash_len = repo.object_hash().len_in_bytes() as u64;
+    let dir = repo.common_dir().join("objects/pack");
+    let mut indexes: Vec<_> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .collect();
+    indexes.sort();
+    let tail = |path: &Path, from_end: u64| -> Option<Vec<u8>> {
+        let mut file = std::fs::File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.checked_sub(from_end)?))
+            .ok()?;
+        let mut bytes = vec![0; hash_len as usize];
+        file.read_exact(&mut bytes).ok()?;
+        Some(bytes)
+    };
+    indexes.into_iter().find_map(|idx| {
+        let pack = idx.with_extension("pack");
+        // An index ends with the pack's checksum, then its own.
+        let expected = tail(&idx, 2 * hash_len)?;
+        (tail(&pack, hash_len).as_ref() != Some(&expected)).then(|| {
+            format!(
+                "pack {} is truncated or corrupt (it does not end with the checksum its index records)",
+                pack.display()
+            )
+        })
+    })
 }
