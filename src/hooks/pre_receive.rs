@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::app::{build_matcher, finish, scan_commits, DEFAULT_MAX_FILE_SIZE};
+use crate::app::{build_matcher, finish, scan_commits};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -100,7 +100,7 @@ pub fn run(common: &Common) -> Result<Verdict> {
         let updates = parse_lines(&input)?;
         let matcher = build_matcher(common)?;
         let repo = GitRepo::discover_receiving(Path::new("."))?;
-        let max = common.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let max = matcher.options().max_file_size;
         let commits = received_commits(&repo, &updates)?;
         let outcome = scan_commits(&matcher, &repo, &commits, max)?;
         finish(common, &outcome)
