@@ -45,9 +45,20 @@ pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
 pub fn redact(secret: &[u8]) -> String {
     let text = String::from_utf8_lossy(secret);
     let chars = text.chars().count();
-    let keep = if chars >= 16 { 4 } else { chars / 4 };
+    // Up to 5 characters show no prefix, and a secret with a star gets another mask: then the
+    // output can never hold the whole secret ("a***" would otherwise show as "a****").
+    let keep = match chars {
+        16.. => 4,
+        6.. => chars / 4,
+        _ => 0,
+    };
+    let mask = if keep == 0 && text.contains('*') {
+        "####"
+    } else {
+        "****"
+    };
     let prefix: String = text.chars().take(keep).collect();
-    format!("{prefix}****")
+    format!("{prefix}{mask}")
 }
 
 #[cfg(test)]

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Bounded resources: wall time and peak memory of staunch on hostile sizes, the figures quoted in
+# docs/RELIABILITY.md. Every case must finish (no hang) with memory bounded by the size limit,
+# not by the input.
+#
+# usage: bench/limits.sh [CASE...]     cases: big-file long-line nested-base64 many-files huge-blob
+#                                      (default: all; about 10 minutes and 6 GiB of free disk)
+# environment:
+#   STAUNCH   staunch binary (default: target/release/staunch, built if missing)
+#   PEAKMEM   peak-memory tool (default: ../shared/tools/peakmem.py)
+#   WORK      scratch directory (default: a new temporary one, removed at the end)
+#   TIMEOUT   seconds before a run counts as a hang (default 600)
+#
+# Each run goes once under `/usr/bin/time -v` (wall clock, maximum resident set, exit code) and
+# once under peakmem.py (peak anonymous memory of the process tree: what staunch allocates, not
+# the page cache of files it maps). Markdown goes to stdout, progress to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+log() { echo "[limits] $*" >&2; }
+die() { echo "limits.sh: $*" >&2; exit 2; }
+
+STAUNCH=${STAUNCH:-$root/target/release/staunch}
+PEAKMEM=${PEAKMEM:-$root/../shared/tools/peakmem.py}
+TIMEOUT=${TIMEOUT:-600}
+[ -x /usr/bin/time ] || die "/usr/bin/time is required (apt-get install time)"
+[ -f "$PEAKMEM" ] || die "peakmem.py not found at $PEAKMEM"
+[ -x "$STAUNCH" ] || cargo build --release --quiet
+[ -x "$STAUNCH" ] || die "no staunch binary at $STAUNCH"
+
+if [ -n "${WORK:-}" ]; then
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/staunch-limits.XXXXXX")
+  trap 'rm -rf "$WORK"' EXIT
+fi
+
+# An isolated git, as in the integration tests.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$WORK/gitconfig HOME=$WORK/home
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@test.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@test.invalid NO_COLOR=1
+mkdir -p "$HOME"
+# No background `gc --auto` rewriting a repository while it is measured (or removed).
+git config --global gc.auto 0
+git config --global maintenance.auto false
+
+# A fake AWS key id, assembled here so this file holds no secret-shaped literal.
+FAKE_KEY="AKIA""QX7TZ4MB2WLRN5PD"
+export FAKE_KEY
+
+echo "| case | command | exit | wall (s) | max RSS (MiB) | peak anon (MiB) |"
+echo "|---|---|---|---|---|---|"
+
+# measure CASE DIR EXPECTED_EXIT ARGS...: one row of the table.
+measure() {
+  local name=$1 dir=$2 expected=$3
+  shift 3
+  log "$name: staunch $*"
+  local stats=$WORK/time.txt code=0
+  (cd "$dir" && timeout "$TIMEOUT" /usr/bin/time -v -o "$stats" "$STAUNCH" "$@" \
+      >"$WORK/out.txt" 2>"$WORK/err.txt") || code=$?
+  if [ "$code" = 124 ]; then
+    echo "| $name | \`staunch $*\` | HANG (> ${TIMEOUT} s) | | | |"
+    return
+  fi
+  local wall rss anon
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; printf "%.1f", s}' "$stats")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2/1024}' "$stats")
+  anon=$(cd "$dir" && timeout "$TIMEOUT" python3 "$PEAKMEM" "$STAUNCH" "$@")
+  local shown=$code
+  [ "$code" = "$expected" ] || shown="$code (expected $expected)"
+  echo "| $name | \`staunch $*\` | $shown | $wall | $rss | $anon |"
+  if [ "$code" != "$expected" ]; then
+    log "unexpected exit $code; stderr:"
+    head -c 2000 "$WORK/err.txt" >&2
+  fi
+}
+
+# A MiB of source-like text with keyword hits and one fake key.
+chunk() {
+  python3 - "$1" <<'EOF'
+import os, sys
+lines = []
+n = 0
+while sum(map(len, lines)) < (1 << 20) - 200:
+    lines.append(f"    let password_hint_{n} = lookup(\"token\", config.get(\"api\"), {n}); // secret? no\n")
+    lines.append(f"    host_{n} = \"build-{n}.example.org\"; retries = {n % 7}; key_name = \"k{n}\"\n")
+    n += 1
+lines.append(f"aws_access_key_id = {os.environ['FAKE_KEY']}\n")
+data = "".join(lines)
+with open(sys.argv[1], "w") as f:
+    f.write(data)
+EOF
+}
+
+case_big_file() {
+  local d=$WORK/big-file
+  mkdir -p "$d"
+  chunk "$d/chunk"
+  log "big-file: writing 1 GiB"
+  for _ in $(seq 1024); do cat "$d/chunk"; done >"$d/big.txt"
+  rm "$d/chunk"
+  measure "1 GiB file, default limit (skipped)" "$d" 0 scan big.txt
+  measure "1 GiB file, limit raised" "$d" 1 --max-file-size 2000000000 scan big.txt
+  rm -rf "$d"
+}
+
+case_long_line() {
+  local d=$WORK/long-line
+  mkdir -p "$d"
+  log "long-line: writing a 200 MB line"
+  # Minified JSON: keyword hits every few dozen bytes, a private address every record, no newline.
+  python3 - "$d/one-line.json" <<'EOF'
+import os, sys
+rec = '{"id":%d,"password_ref":"vault:db","token":"none","host":"10.12.%d.%d","note":"minified"},'
+with open(sys.argv[1], "w") as f:
+    f.write("[")
+    written, i = 0, 0
+    while written < 200_000_000:
+        block = "".join(rec % (i + j, (i + j) // 250 % 250, (i + j) % 250 + 1) for j in range(1000))
+        f.write(block)
+        written += len(block)
+        i += 1000
+    f.write('{"aws":"%s"}]' % os.environ["FAKE_KEY"])
+EOF
+  measure "200 MB single line" "$d" 1 --max-file-size 300000000 scan one-line.json
+  rm -rf "$d"
+}
+
+case_nested_base64() {
+  local d=$WORK/nested
+  mkdir -p "$d"
+  python3 - "$d" <<'EOF'
+import base64, os, sys
+inner = f"aws_access_key_id = {os.environ['FAKE_KEY']}".encode()
+for depth in (3, 50):
+    data = inner
+    for _ in range(depth):
+        data = base64.b64encode(data)
+    with open(os.path.join(sys.argv[1], f"nested-{depth}.txt"), "wb") as f:
+        f.write(b"blob = \"" + data + b"\"\n")
+# Many short runs, each nested 3 deep (what the decoder does peel): work grows with the file only.
+data = inner
+for _ in range(3):
+    data = base64.b64encode(data)
+with open(os.path.join(sys.argv[1], "many-nested.txt"), "wb") as f:
+    for i in range(100_000):
+        f.write(b"v%d = \"%s\"\n" % (i, data))
+EOF
+  measure "base64 nested 3 deep (found)" "$d" 1 scan nested-3.txt
+  measure "base64 nested 50 deep ($(du -m "$d/nested-50.txt" | cut -f1) MB)" "$d" 0 \
+    --max-file-size 200000000 scan nested-50.txt
+  measure "100 000 runs nested 3 deep (15 MB)" "$d" 1 --max-file-size 200000000 scan many-nested.txt
+  rm -rf "$d"
+}
+
+case_many_files() {
+  local d=$WORK/many-files
+  mkdir -p "$d"
+  git -C "$d" init -q -b main
+  echo base >"$d/README"
+  git -C "$d" add README
+  git -C "$d" commit -q -m base
+  log "many-files: writing and staging 100 000 files"
+  python3 - "$d" <<'EOF'
+import os, sys
+root = sys.argv[1]
+for i in range(100_000):
+    sub = os.path.join(root, f"d{i // 1000:03}")
+    if i % 1000 == 0:
+        os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(sub, f"f{i:06}.txt"), "w") as f:
+        f.write(f"file {i}\nvalue = {i * 7919 % 100003}\nname = item-{i}\n")
+        if i % 10_000 == 0:
+            f.write(f"aws_access_key_id = {os.environ['FAKE_KEY']}\n")
+EOF
+  git -C "$d" add -A
+  measure "100 000 staged files" "$d" 1 scan --staged
+  measure "100 000 staged files, pre-commit hook" "$d" 1 hook pre-commit
+  git -C "$d" commit -q -m "100k files"
+  measure "commit changing 100 000 files (loose)" "$d" 1 scan --range HEAD~1..HEAD
+  measure "history with that commit (loose)" "$d" 1 scan --all
+  git -C "$d" repack -a -d -q
+  measure "commit changing 100 000 files (packed)" "$d" 1 scan --range HEAD~1..HEAD
+  measure "history with that commit (packed)" "$d" 1 scan --all
+  rm -rf "$d"
+}
+
+case_huge_blob() {
+  local d=$WORK/huge-blob
+  mkdir -p "$d"
+  git -C "$d" init -q -b main
+  echo base >"$d/README"
+  git -C "$d" add README
+  git -C "$d" commit -q -m base
+  log "huge-blob: hashing a 2 GiB text blob (loose object)"
+  # Text, not NULs: the size limit must be what skips it, not binary detection.
+  local id
+  id=$(yes "key = value with some text in it, line after line after line" | head -c 2147483648 |
+    git -C "$d" hash-object -w --stdin)
+  git -C "$d" update-index --add --cacheinfo "100644,$id,huge.txt"
+  measure "2 GiB blob staged (loose)" "$d" 0 scan --staged
+  git -C "$d" commit -q -m "huge blob"
+  measure "2 GiB blob in a commit (loose)" "$d" 0 scan --range HEAD~1..HEAD
+  measure "2 GiB blob in history (loose)" "$d" 0 scan --all
+  log "huge-blob: repacking"
+  git -C "$d" repack -a -d -q
+  measure "2 GiB blob in a commit (packed)" "$d" 0 scan --range HEAD~1..HEAD
+  measure "2 GiB blob in history (packed)" "$d" 0 scan --all
+  rm -rf "$d"
+}
+
+cases=${*:-big-file long-line nested-base64 many-files huge-blob}
+for c in $cases; do
+  case $c in
+    big-file) case_big_file ;;
+    long-line) case_long_line ;;
+    nested-base64) case_nested_base64 ;;
+    many-files) case_many_files ;;
+    huge-blob) case_huge_blob ;;
+    *) die "unknown case $c" ;;
+  esac
+done
