@@ -134,6 +134,9 @@ fn matcher_from_settings(
         .max_file_size
         .or(settings.max_file_size)
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    if let Some(path) = &settings.audit_log {
+        crate::audit::use_configured_path(path)?;
+    }
     let baseline = common
         .baseline
         .clone()
@@ -265,11 +268,19 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let commits = repo.all_commits()?;
     let timing = std::env::var_os("STAUNCH_TIMING").is_some();
     if timing {
-        eprintln!("timing: {} commits after {:?}", commits.len(), started.elapsed());
+        eprintln!(
+            "timing: {} commits after {:?}",
+            commits.len(),
+            started.elapsed()
+        );
     }
     let blobs = repo.history_blobs(&commits)?;
     if timing {
-        eprintln!("timing: {} blobs after {:?}", blobs.len(), started.elapsed());
+        eprintln!(
+            "timing: {} blobs after {:?}",
+            blobs.len(),
+            started.elapsed()
+        );
     }
     let collector = scan::Collector::default();
     let done = std::sync::atomic::AtomicBool::new(false);

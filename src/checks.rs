@@ -206,12 +206,63 @@ const INTERNAL_LABELS: &[&str] = &["internal", "corp", "intranet", "intra", "lan
 
 /// Short host names of common intranet services (trailing digits ignored: `build01`).
 const INTRANET_SHORT_NAMES: &[&str] = &[
-    "intranet", "intra", "wiki", "jira", "confluence", "jenkins", "gitlab", "bitbucket", "gerrit",
-    "nexus", "artifactory", "sonar", "sonarqube", "grafana", "kibana", "prometheus", "vault",
-    "consul", "nomad", "sharepoint", "portal", "helpdesk", "build", "ci", "teamcity", "bamboo",
-    "argocd", "rancher", "harbor", "registry", "ldap", "ad", "dc", "fileserver", "nas", "printer",
-    "mail", "exchange", "owa", "smtp", "db", "mysql", "postgres", "redis", "mongo", "elastic",
-    "rabbitmq", "kafka", "zookeeper", "ops", "admin", "internal", "corp", "hr", "payroll", "crm", "erp",
+    "intranet",
+    "intra",
+    "wiki",
+    "jira",
+    "confluence",
+    "jenkins",
+    "gitlab",
+    "bitbucket",
+    "gerrit",
+    "nexus",
+    "artifactory",
+    "sonar",
+    "sonarqube",
+    "grafana",
+    "kibana",
+    "prometheus",
+    "vault",
+    "consul",
+    "nomad",
+    "sharepoint",
+    "portal",
+    "helpdesk",
+    "build",
+    "ci",
+    "teamcity",
+    "bamboo",
+    "argocd",
+    "rancher",
+    "harbor",
+    "registry",
+    "ldap",
+    "ad",
+    "dc",
+    "fileserver",
+    "nas",
+    "printer",
+    "mail",
+    "exchange",
+    "owa",
+    "smtp",
+    "db",
+    "mysql",
+    "postgres",
+    "redis",
+    "mongo",
+    "elastic",
+    "rabbitmq",
+    "kafka",
+    "zookeeper",
+    "ops",
+    "admin",
+    "internal",
+    "corp",
+    "hr",
+    "payroll",
+    "crm",
+    "erp",
 ];
 
 /// `secret` is the host part of a URL (optionally with `:port`).
@@ -249,7 +300,9 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
         // A single label (`http://wiki/`, `http://jenkins:8080/`) resolves only on a company
         // network, but test code is full of single-label stand-ins (`http://original/a`), so
         // only the names intranets actually use count (plus the user's internal domains).
-        let label = labels[0].trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches('-');
+        let label = labels[0]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end_matches('-');
         return INTRANET_SHORT_NAMES.contains(&label);
     }
     if host.ends_with(".svc.cluster.local") || host.ends_with(".svc") {

@@ -17,8 +17,24 @@ use crate::source::{is_binary, Fragment};
 /// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
-/// Bytes of decoded objects kept per thread, so deltas against the same base are not redone.
-const OBJECT_CACHE: usize = 64 * 1024 * 1024;
+/// Bytes of decoded objects kept per repository handle (trees are re-read across commits).
+const OBJECT_CACHE: usize = 4 * 1024 * 1024;
+
+/// Bytes of delta bases kept per thread while reading history; with blobs read in pack order
+/// most bases are recent, so a small cache does the work and memory stays bounded.
+const PACK_CACHE: usize = 12 * 1024 * 1024;
+
+/// A per-thread handle with bounded caches: history scans must not grow with the history.
+fn thread_handle(shared: &gix::ThreadSafeRepository) -> gix::Repository {
+    let mut repo = shared.to_thread_local();
+    repo.object_cache_size(OBJECT_CACHE);
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            PACK_CACHE,
+        ))
+    });
+    repo
+}
 
 pub struct GitRepo {
     repo: gix::Repository,
@@ -143,8 +159,9 @@ impl GitRepo {
         let index_path = self.repo.index_path();
         let silent = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let loaded =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.repo.index_or_empty()));
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.repo.index_or_empty().map_err(Box::new)
+        }));
         std::panic::set_hook(silent);
         let index = match loaded {
             Ok(index) => {
@@ -271,10 +288,8 @@ impl GitRepo {
         {
             let mut reference = reference.map_err(|e| git_error("references", e))?;
             if let Ok(id) = reference.peel_to_id() {
-                if let Ok(commit) = id.object().and_then(|o| Ok(o.peel_to_commit())) {
-                    if let Ok(commit) = commit {
-                        tips.push(commit.id);
-                    }
+                if let Ok(Ok(commit)) = id.object().map(|o| o.peel_to_commit()) {
+                    tips.push(commit.id);
                 }
             }
         }
@@ -322,7 +337,7 @@ impl GitRepo {
         let parent_tree = match commit.parent_ids().next() {
             Some(parent) if repo.has_object(parent) => Some(
                 repo.find_commit(parent)
-                    .and_then(|p| Ok(p.tree_id()))
+                    .map(|p| p.tree_id())
                     .map_err(|e| git_error(format!("commit {parent}"), e))?
                     .map_err(|e| git_error(format!("commit {parent}"), e))?
                     .detach(),
@@ -391,11 +406,7 @@ impl GitRepo {
         let parts: Vec<Result<GitFragments>> = commits
             .par_iter()
             .map_init(
-                || {
-                    let mut repo = shared.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE);
-                    repo
-                },
+                || thread_handle(&shared),
                 |repo, &id| {
                     let mut out = GitFragments::default();
                     let hex = id.to_string();
@@ -456,30 +467,73 @@ impl GitRepo {
     pub fn history_blobs(&self, commits: &[ObjectId]) -> Result<Vec<(ObjectId, String, BString)>> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
-        let per_commit: Vec<Result<Vec<BlobChange>>> = commits
-            .par_iter()
-            .map_init(
-                || shared.to_thread_local(),
-                |repo, &id| Self::commit_changes(repo, id),
-            )
-            .collect();
+        // Commits are diffed in parallel a chunk at a time and folded in order, so the changes
+        // held at once stay bounded however long the history is.
+        const CHUNK: usize = 8192;
         let mut first: HashMap<ObjectId, (usize, BString)> = HashMap::new();
-        for (index, changes) in per_commit.into_iter().enumerate() {
-            for change in changes? {
-                first.entry(change.new).or_insert((index, change.path));
+        for (chunk_number, chunk) in commits.chunks(CHUNK).enumerate() {
+            let per_commit: Vec<Result<Vec<BlobChange>>> = chunk
+                .par_iter()
+                .map_init(
+                    || thread_handle(&shared),
+                    |repo, &id| Self::commit_changes(repo, id),
+                )
+                .collect();
+            for (offset, changes) in per_commit.into_iter().enumerate() {
+                for change in changes? {
+                    first
+                        .entry(change.new)
+                        .or_insert((chunk_number * CHUNK + offset, change.path));
+                }
             }
         }
-        // Versions of one file are delta chains of each other in a pack: reading them together,
-        // in history order, keeps their bases in the cache instead of decoding them again.
-        let mut ordered: Vec<(BString, usize, ObjectId)> = first
+        // Read blobs in pack order: a delta's base usually sits just before it, so it is still
+        // in the cache instead of being decoded again. Loose objects go last, by path.
+        let locations = self.pack_locations(first.keys());
+        let mut ordered: Vec<((usize, u64), BString, usize, ObjectId)> = first
             .into_iter()
-            .map(|(blob, (index, path))| (path, index, blob))
+            .map(|(blob, (index, path))| {
+                let at = locations.get(&blob).copied().unwrap_or((usize::MAX, 0));
+                (at, path, index, blob)
+            })
             .collect();
         ordered.sort();
         Ok(ordered
             .into_iter()
-            .map(|(path, index, blob)| (blob, commits[index].to_string(), path))
+            .map(|(_, path, index, blob)| (blob, commits[index].to_string(), path))
             .collect())
+    }
+
+    /// Where each of `ids` sits in the repository's packs: (pack number, offset).
+    fn pack_locations<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a ObjectId>,
+    ) -> HashMap<ObjectId, (usize, u64)> {
+        let pack_dir = self.repo.common_dir().join("objects").join("pack");
+        let mut indexes = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&pack_dir) {
+            let mut paths: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                // An unreadable index only costs ordering; reading the objects reports damage.
+                if let Ok(index) = gix::odb::pack::index::File::at(&path, self.repo.object_hash()) {
+                    indexes.push(index);
+                }
+            }
+        }
+        let mut locations = HashMap::new();
+        for id in ids {
+            for (number, index) in indexes.iter().enumerate() {
+                if let Some(entry) = index.lookup(id) {
+                    locations.insert(*id, (number, index.pack_offset_at_index(entry)));
+                    break;
+                }
+            }
+        }
+        locations
     }
 
     /// Scans history blobs with `scan`, in parallel, reading each blob once.
@@ -499,11 +553,7 @@ impl GitRepo {
         blobs
             .par_iter()
             .map_init(
-                || {
-                    let mut repo = shared.to_thread_local();
-                    repo.object_cache_size_if_unset(OBJECT_CACHE);
-                    repo
-                },
+                || thread_handle(&shared),
                 |repo, (blob, commit, path)| -> Result<()> {
                     match Self::read_blob(repo, *blob, max_size)? {
                         Blob::Text(data) => scan(Fragment {

@@ -249,7 +249,8 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     if let Some(k) = spec.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
         return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
     }
-    let (regex, captures_len) = LazyRegex::new(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
+    let (regex, captures_len) =
+        LazyRegex::new(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
     if let Some(group) = spec.secret_group {
         if group >= captures_len {
             return Err(fail(format!(

@@ -96,6 +96,12 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
                 vec![repo.resolve_commit(&from)?]
             };
             repo.commits_between(&[to], &hidden)?
+        } else if let Ok(local) = std::env::var("PRE_COMMIT_LOCAL_BRANCH") {
+            // The framework gives no range for a branch new to the remote (and has already
+            // consumed git's stdin): push what none of the remote's tracking branches holds.
+            let name = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
+            let to = repo.resolve_commit(&local)?;
+            repo.commits_between(&[to], &repo.remote_tips(name.as_deref().or(remote))?)?
         } else {
             let mut input = String::new();
             std::io::stdin()

@@ -330,7 +330,6 @@ fn framework_builds_this_checkout_with_language_rust() {
 /// pre-commit hands a pre-push hook no range when the pushed branch's root commit is new to
 /// the remote (its "all files" case), and nothing on stdin.
 #[test]
-#[ignore = "hooks::pre_push does not yet read PRE_COMMIT_LOCAL_BRANCH / PRE_COMMIT_REMOTE_NAME"]
 fn framework_push_of_a_new_root_commit_with_a_secret_is_blocked() {
     let Some(fw) = framework("framework_push_of_a_new_root_commit_with_a_secret_is_blocked") else {
         return;
