@@ -310,6 +310,22 @@ impl GitRepo {
         else {
             return Ok(None);
         };
+        // Configuration is small; a huge blob under that name is refused, not loaded.
+        const MAX_CONFIG: u64 = 4 * 1024 * 1024;
+        let id = entry.oid().to_owned();
+        let header = self
+            .repo
+            .find_header(id)
+            .map_err(|e| git_error(format!("{}", path.display()), e))?;
+        if header.size() > MAX_CONFIG {
+            return Err(git_error(
+                format!("{} in {}", path.display(), commit.id),
+                format!(
+                    "{} bytes is too large for a configuration file",
+                    header.size()
+                ),
+            ));
+        }
         let object = entry
             .object()
             .map_err(|e| git_error(format!("{}", path.display()), e))?;

@@ -199,6 +199,10 @@ impl LazyRegex {
         })
     }
 
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.pattern
     }

@@ -13,6 +13,13 @@ pub fn walk(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
     let files = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     for root in roots {
+        // A named symlink to a file is not followed (it may point out of the tree, as a staged
+        // symlink named by the pre-commit framework does); a named directory link is walked.
+        if let Ok(link) = std::fs::symlink_metadata(root) {
+            if link.file_type().is_symlink() && std::fs::metadata(root).is_ok_and(|m| !m.is_dir()) {
+                continue;
+            }
+        }
         match std::fs::metadata(root) {
             Ok(meta) if !meta.is_dir() => {
                 files.lock().unwrap().push(root.clone());

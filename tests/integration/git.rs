@@ -515,3 +515,26 @@ fn pre_commit_with_named_files_scans_them_really() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn pre_commit_with_a_named_symlink_does_not_follow_it() {
+    let outside = TestRepo::dir();
+    outside.write("secret.env", format!("AWS={}\n", fake_aws_key()));
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add("a.txt");
+    repo.commit("a");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.env"),
+        repo.path().join("link.env"),
+    )
+    .unwrap();
+    repo.add("link.env");
+    let out = repo.run(&["hook", "pre-commit", "link.env"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
