@@ -61,6 +61,11 @@ pub fn run(cli: Cli) -> Result<Verdict> {
 /// Builds the matcher from the configuration found for the current directory: `--config`, or
 /// `.staunch.toml` at the repository root (the current directory outside a repository).
 pub fn build_matcher(common: &Common) -> Result<Matcher> {
+    matcher_for_cwd(common, true)
+}
+
+/// `use_baseline` is false only for the baseline commands, which must see every finding.
+fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
     let root = GitRepo::discover(Path::new("."))
         .ok()
         .and_then(|repo| repo.work_dir())
@@ -71,7 +76,7 @@ pub fn build_matcher(common: &Common) -> Result<Matcher> {
         &root,
         &common.rule_packs,
     )?;
-    matcher_from_settings(common, settings, &root, true)
+    matcher_from_settings(common, settings, &root, use_baseline)
 }
 
 /// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
@@ -350,17 +355,7 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
 }
 
 fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
-    let root = GitRepo::discover(Path::new("."))
-        .ok()
-        .and_then(|repo| repo.work_dir())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let settings = crate::config::load(
-        &DiskReader,
-        common.config.as_deref(),
-        &root,
-        &common.rule_packs,
-    )?;
-    let matcher = matcher_from_settings(common, settings, &root, false)?;
+    let matcher = matcher_for_cwd(common, false)?;
     let max = matcher.options().max_file_size;
     let roots = |paths: &[PathBuf]| {
         if paths.is_empty() {

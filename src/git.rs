@@ -444,20 +444,7 @@ impl GitRepo {
 
     /// Every commit reachable from any reference (branches, tags, remotes, stash), tags peeled.
     pub fn all_commits(&self) -> Result<Vec<ObjectId>> {
-        let refs = self
-            .repo
-            .references()
-            .map_err(|e| git_error("references", e))?;
-        let mut tips = HashSet::new();
-        for reference in refs.all().map_err(|e| git_error("references", e))? {
-            let mut reference = reference.map_err(|e| git_error("references", e))?;
-            let Ok(id) = reference.peel_to_id() else {
-                continue;
-            };
-            if let Ok(Ok(commit)) = id.object().map(|o| o.peel_to_commit()) {
-                tips.insert(commit.id);
-            }
-        }
+        let mut tips: HashSet<ObjectId> = self.ref_tips()?.into_iter().collect();
         if let Ok(head) = self.repo.head_id() {
             tips.insert(head.detach());
         }

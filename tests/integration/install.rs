@@ -385,7 +385,18 @@ fn a_moved_binary_falls_back_to_path_and_fails_closed_without_one() {
     let mut cmd = Command::new(&copy);
     cmd.arg("install").current_dir(repo.path());
     repo.env(&mut cmd);
-    let out = cmd.output().unwrap();
+    // A freshly copied binary can be briefly "busy" (ETXTBSY) while another test thread forks
+    // with the copy's write handle inherited; retry instead of failing on that race.
+    let mut attempt = 0;
+    let out = loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(26) && attempt < 50 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert!(out.status.success(), "{}", text(&out));
     std::fs::remove_file(&copy).unwrap();
 
