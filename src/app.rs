@@ -271,22 +271,7 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let repo = GitRepo::discover(Path::new("."))?;
     let commits = repo.all_commits()?;
-    let timing = std::env::var_os("STAUNCH_TIMING").is_some();
-    if timing {
-        eprintln!(
-            "timing: {} commits after {:?}",
-            commits.len(),
-            started.elapsed()
-        );
-    }
     let blobs = repo.history_blobs(&commits)?;
-    if timing {
-        eprintln!(
-            "timing: {} blobs after {:?}",
-            blobs.len(),
-            started.elapsed()
-        );
-    }
     let collector = scan::Collector::default();
     let done = std::sync::atomic::AtomicBool::new(false);
     let total = blobs.len();

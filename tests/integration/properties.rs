@@ -50,29 +50,6 @@ fn fake_token() -> impl Strategy<Value = (&'static str, String)> {
     })
 }
 
-/// The 6-character base62 CRC-32 a GitHub token ends with.
-fn base62_crc32(body: &[u8]) -> String {
-    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut crc = 0xffff_ffffu32;
-    for &b in body {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    let mut n = !crc;
-    let mut sum = [b'0'; 6];
-    for slot in sum.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    String::from_utf8(sum.to_vec()).unwrap()
-}
-
 /// Text no rule fires on: words, multi-byte characters, blank and CRLF lines, but none of the
 /// `=`, `:` or `.` that assignments, URLs and addresses need.
 fn filler() -> impl Strategy<Value = String> {

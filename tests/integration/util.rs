@@ -165,15 +165,20 @@ pub fn fake_aws_key() -> String {
 
 /// A fake GitHub classic token with a valid checksum, built at run time.
 pub fn fake_github_token() -> String {
-    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let random = "Zq8LmT3vXw9RkP2nB7cY4hJ6dF1sGa";
-    let mut n = crc32fast_hash(random.as_bytes());
+    format!("ghp_{random}{}", base62_crc32(random.as_bytes()))
+}
+
+/// The 6-character base62 CRC-32 a classic GitHub token ends with.
+pub fn base62_crc32(body: &[u8]) -> String {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = crc32fast_hash(body);
     let mut sum = [b'0'; 6];
     for slot in sum.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    format!("ghp_{random}{}", std::str::from_utf8(&sum).unwrap())
+    String::from_utf8(sum.to_vec()).unwrap()
 }
 
 /// CRC-32 (IEEE), written out so the tests need no extra crate.
