@@ -178,6 +178,15 @@ impl Matcher {
         }
     }
 
+    /// Whether `data` holds anything a rule reports under some path, before path filters and
+    /// allow lists. A history scan reads every blob once without knowing where it lived; only
+    /// the blobs this says yes to are traced to a commit and path and scanned in full.
+    pub fn might_report(&self, data: &[u8]) -> bool {
+        let mut matches = Vec::new();
+        self.scan_level(data, 0, &mut matches);
+        !matches.is_empty() && !self.drop_shadowed(matches).is_empty()
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
