@@ -21,6 +21,7 @@ pub mod git;
 pub mod gitleaks;
 pub mod hooks;
 pub mod install;
+pub mod keywords;
 pub mod matcher;
 pub mod report;
 pub mod rules;

@@ -4,12 +4,13 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use base64::Engine;
 
 use crate::checks::CheckContext;
 use crate::filters::{entropy, looks_like_placeholder};
 use crate::finding::{fingerprint, Finding};
+use crate::keywords::KeywordSearch;
 use crate::rules::{Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
 
@@ -110,7 +111,7 @@ impl AllowedBy {
 
 pub struct Matcher {
     rules: Vec<Rule>,
-    keywords: AhoCorasick,
+    keywords: KeywordSearch,
     /// For each keyword pattern, the rules it wakes up.
     keyword_rules: Vec<Vec<usize>>,
     /// Rules that said `no_keywords = true`.
@@ -121,42 +122,28 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(rules: Vec<Rule>, mut options: ScanOptions) -> Matcher {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut all_keywords: Vec<String> = Vec::new();
         let mut always = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             if rule.keywords.is_empty() {
                 always.push(index);
             }
+            all_keywords.extend(rule.keywords.iter().cloned());
+        }
+        let keywords = KeywordSearch::new(&all_keywords);
+        let mut keyword_rules: Vec<Vec<usize>> = vec![Vec::new(); keywords.keywords().len()];
+        for (index, rule) in rules.iter().enumerate() {
             for keyword in &rule.keywords {
-                match patterns.iter().position(|p| p == keyword) {
-                    Some(at) => keyword_rules[at].push(index),
-                    None => {
-                        patterns.push(keyword.clone());
-                        keyword_rules.push(vec![index]);
-                    }
+                let lowered = keyword.to_ascii_lowercase().into_bytes();
+                if let Ok(at) = keywords.keywords().binary_search(&lowered) {
+                    keyword_rules[at].push(index);
                 }
             }
         }
-        // The search below does not report overlapping hits, so a hit on a keyword must also
-        // wake the rules of every keyword inside it (a hit on `pwd=` implies `pwd`).
-        let mut expanded = keyword_rules.clone();
-        for (outer, outer_rules) in expanded.iter_mut().enumerate() {
-            for (inner, inner_rules) in keyword_rules.iter().enumerate() {
-                if inner != outer && patterns[outer].contains(patterns[inner].as_str()) {
-                    outer_rules.extend(inner_rules.iter().copied());
-                }
-            }
-            outer_rules.sort_unstable();
-            outer_rules.dedup();
+        for rules in &mut keyword_rules {
+            rules.sort_unstable();
+            rules.dedup();
         }
-        let keyword_rules = expanded;
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .expect("keywords are plain literals");
         options.internal_domains = options
             .internal_domains
             .iter()
@@ -325,15 +312,15 @@ impl Matcher {
         // The region each rule is accumulating; flushed when a hit lands past its end.
         let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
         let mut line = 0..0;
-        for hit in self.keywords.find_iter(data) {
-            let pos = hit.start();
+        for hit in self.keywords.find_all(data) {
+            let pos = hit.start;
             if !(line.start <= pos && pos < line.end) {
                 let start = memchr::memrchr(b'\n', &data[..pos]).map_or(0, |i| i + 1);
                 let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
                 line = start..end.max(pos + 1).min(data.len());
             }
-            for &rule in &self.keyword_rules[hit.pattern().as_usize()] {
-                if matches!(&open[rule], Some(r) if pos >= r.start && pos + hit.len() <= r.end) {
+            for &rule in &self.keyword_rules[hit.keyword] {
+                if matches!(&open[rule], Some(r) if pos >= r.start && hit.end <= r.end) {
                     continue;
                 }
                 let region = if self.rules[rule].multiline {
