@@ -527,9 +527,130 @@ static BASE64_CLASS: [u8; 256] = {
 /// Runs of base64 alphabet (with trailing padding) between `min` and `max` bytes long that mix
 /// upper case, lower case and digits, as encoded data does and identifiers and words rarely do.
 ///
-/// Most text has no run that long, so the search looks `min` bytes ahead and skips whole
-/// stretches that cannot hold one, like a Boyer-Moore search.
+/// Every scanned byte passes through here, so the alphabet is tested 64 bytes at a time into a
+/// bit mask, and a mask in which no run of `min` set bits starts is skipped whole.
 fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
+    let min = min.max(1);
+    if min > 64 {
+        return base64_runs_bytewise(data, min, max);
+    }
+    let mut runs = Vec::new();
+    // The next byte a run may start at (runs found so far end before it).
+    let mut next = 0;
+    let mut this_block = alphabet_mask(data, 0);
+    let mut base = 0;
+    while base < data.len() {
+        let next_block = alphabet_mask(data, base + 64);
+        // Bit i of `starts`: a run of at least `min` bytes starts at base + i. Each start in
+        // this block has its whole `min`-byte stretch inside this block and the next.
+        let mut starts =
+            runs_of_at_least(this_block as u128 | (next_block as u128) << 64, min) as u64;
+        if next > base {
+            starts &= u64::MAX.checked_shl((next - base) as u32).unwrap_or(0);
+        }
+        while starts != 0 {
+            let start = base + starts.trailing_zeros() as usize;
+            let mut end = start + min;
+            while end < data.len() && BASE64_CLASS[data[end] as usize] & B64 != 0 {
+                end += 1;
+            }
+            let mut padded = end;
+            while padded < data.len() && padded - end < 2 && data[padded] == b'=' {
+                padded += 1;
+            }
+            if padded - start <= max && mixes_cases_and_digits(&data[start..end]) {
+                runs.push(start..padded);
+            }
+            next = padded.max(end) + 1;
+            if next >= base + 64 {
+                break;
+            }
+            starts &= u64::MAX << (next - base);
+        }
+        this_block = next_block;
+        base += 64;
+    }
+    runs
+}
+
+fn mixes_cases_and_digits(run: &[u8]) -> bool {
+    let classes = run.iter().fold(0, |acc, &b| acc | BASE64_CLASS[b as usize]);
+    classes & (UPPER | LOWER | DIGIT) == UPPER | LOWER | DIGIT
+}
+
+/// Bit i set when `data[from + i]` is in the base64 or base64url alphabet (zero past the end).
+fn alphabet_mask(data: &[u8], from: usize) -> u64 {
+    let mut block = [0u8; 64];
+    if from < data.len() {
+        let bytes = &data[from..data.len().min(from + 64)];
+        block[..bytes.len()].copy_from_slice(bytes);
+    }
+    alphabet_mask_of(&block)
+}
+
+/// SSE2 is part of every x86-64 CPU, so this needs no feature detection: 16 bytes per compare.
+#[cfg(target_arch = "x86_64")]
+fn alphabet_mask_of(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::*;
+    let mut mask = 0u64;
+    for (part, chunk) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is always available on x86_64; the load reads exactly the 16 bytes of
+        // `chunk` (unaligned loads are allowed).
+        let bits = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr() as *const __m128i);
+            let in_range = |x: __m128i, lo: u8, hi: u8| {
+                // Signed compares are right here: every byte of the alphabet is below 0x80,
+                // and bytes from 0x80 up are negative, so they fall outside every range.
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, _mm_set1_epi8(lo as i8 - 1)),
+                    _mm_cmplt_epi8(x, _mm_set1_epi8(hi as i8 + 1)),
+                )
+            };
+            let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = in_range(v, b'0', b'9');
+            let symbol = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'+' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'/' as i8)),
+                ),
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8)),
+                ),
+            );
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), symbol)) as u32 as u64
+        };
+        mask |= (bits & 0xffff) << (part * 16);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn alphabet_mask_of(block: &[u8; 64]) -> u64 {
+    let mut mask = 0u64;
+    for (i, &b) in block.iter().enumerate() {
+        mask |= ((BASE64_CLASS[b as usize] & B64) as u64) << i;
+    }
+    mask
+}
+
+/// Bit i set when bits i .. i + n of `bits` are all set (n <= 64).
+fn runs_of_at_least(bits: u128, n: usize) -> u128 {
+    let mut runs = bits;
+    let mut covered = 1;
+    while covered * 2 <= n {
+        runs &= runs >> covered;
+        covered *= 2;
+    }
+    if covered < n {
+        runs &= runs >> (n - covered);
+    }
+    runs
+}
+
+/// The same runs found a byte at a time: for a `min` too long for the bit masks, and as the
+/// reference the fast version is tested against.
+fn base64_runs_bytewise(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
     let min = min.max(1);
     let mut runs = Vec::new();
     let mut start = 0;
@@ -547,14 +668,11 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
         while end < data.len() && BASE64_CLASS[data[end] as usize] & B64 != 0 {
             end += 1;
         }
-        let classes = data[start..end]
-            .iter()
-            .fold(0, |acc, &b| acc | BASE64_CLASS[b as usize]);
         let mut padded = end;
         while padded < data.len() && padded - end < 2 && data[padded] == b'=' {
             padded += 1;
         }
-        if padded - start <= max && classes & (UPPER | LOWER | DIGIT) == UPPER | LOWER | DIGIT {
+        if padded - start <= max && mixes_cases_and_digits(&data[start..end]) {
             runs.push(start..padded);
         }
         start = padded.max(end) + 1;
@@ -694,6 +812,36 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
         }
         // Beyond the decode depth nothing is found, and nothing hangs.
         assert!(scan(&m, &text).is_empty());
+    }
+
+    #[test]
+    fn base64_runs_by_mask_match_the_bytewise_search() {
+        // Text dense with base64 alphabet, padding and separators, at every alignment.
+        let alphabet = b"aZ09+/-_==Qx7 .:\n\"kK";
+        let mut x: u32 = 7;
+        let mut data = Vec::new();
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let r = (x >> 16) as usize;
+            // Long stretches without separators now and then, so long runs occur.
+            let pick = if r % 97 < 80 {
+                r % 8
+            } else {
+                r % alphabet.len()
+            };
+            data.push(alphabet[pick]);
+        }
+        assert!(base64_runs_bytewise(&data, 33, 200).len() > 10);
+        for min in [1, 2, 5, 16, 20, 33, 63, 64, 65, 100] {
+            for skip in [0, 1, 7, 63] {
+                let slice = &data[skip..];
+                assert_eq!(
+                    base64_runs(slice, min, 200),
+                    base64_runs_bytewise(slice, min, 200),
+                    "min {min} skip {skip}"
+                );
+            }
+        }
     }
 
     #[test]
