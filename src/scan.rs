@@ -2,6 +2,7 @@
 //! one sorted list of findings with the counts a report needs.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -53,10 +54,11 @@ enum FileResult {
 /// Scans files on disk under `roots`.
 pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> Outcome {
     let started = Instant::now();
-    let (paths, walk_errors) = files::walk(roots);
-    let results: Vec<FileResult> = paths
-        .par_iter()
-        .map(|path| match files::read(path, max_file_size) {
+    // Files are read and scanned on the walker's threads as they are found; the results are
+    // put in path order afterwards, so the report does not depend on thread timing.
+    let results = Mutex::new(Vec::new());
+    let walk_errors = files::for_each_file(roots, |path| {
+        let result = match files::read(&path, max_file_size) {
             Ok(FileContent::Text(data)) => {
                 let bytes = data.len() as u64;
                 let shown = path.to_string_lossy();
@@ -72,8 +74,13 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
             }
             Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
             Err(e) => FileResult::Failed(e),
-        })
-        .collect();
+        };
+        results.lock().unwrap().push((path, result));
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results.dedup_by(|a, b| a.0 == b.0);
+    let results: Vec<FileResult> = results.into_iter().map(|(_, result)| result).collect();
     let mut outcome = fold(results);
     outcome.stats.errors += walk_errors.len() as u64;
     outcome.errors.extend(walk_errors);
