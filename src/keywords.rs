@@ -72,14 +72,7 @@ impl KeywordSearch {
         } else {
             match Anchored::new(&lowered) {
                 Some(anchored) => Engine::Anchored(anchored),
-                None => Engine::Automaton(
-                    AhoCorasickBuilder::new()
-                        .match_kind(MatchKind::Standard)
-                        .ascii_case_insensitive(true)
-                        .kind(Some(AhoCorasickKind::DFA))
-                        .build(&lowered)
-                        .expect("keywords are plain literals"),
-                ),
+                None => Engine::Automaton(automaton(&lowered)),
             }
         };
         KeywordSearch {
@@ -117,6 +110,15 @@ impl KeywordSearch {
         }
         hits
     }
+}
+
+fn automaton(keywords: &[Vec<u8>]) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(keywords)
+        .expect("keywords are plain literals")
 }
 
 impl Anchored {
@@ -393,6 +395,12 @@ mod tests {
         .map(|k| k.to_string())
         .collect();
         let s = KeywordSearch::new(&keywords);
+        if cfg!(target_arch = "x86_64") {
+            assert!(
+                matches!(s.engine, Engine::Anchored(_)),
+                "Teddy is used on x86-64"
+            );
+        }
         // Pseudo-random text built from the keywords' own letters, so hits are dense, with
         // keywords straddling the block boundaries.
         let alphabet = b"passwordTOKENsecretkeyAPI_-.:/10721968fcdskghpjabeyJxoSGnmu \n\"";
@@ -415,6 +423,12 @@ mod tests {
             data[at..at + keyword.len()].copy_from_slice(keyword);
         }
         assert_eq!(s.find_all(&data), naive(s.keywords(), &data));
+        // The automaton used where Teddy is not available finds the same.
+        let fallback = KeywordSearch {
+            engine: Engine::Automaton(automaton(s.keywords())),
+            keywords: s.keywords().to_vec(),
+        };
+        assert_eq!(fallback.find_all(&data), naive(s.keywords(), &data));
     }
 
     #[test]
