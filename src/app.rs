@@ -267,21 +267,26 @@ pub fn scan_commits(
 }
 
 /// Every unique blob of the whole history, once; progress on a terminal.
+///
+/// Every blob in the object database is looked at once with [`crate::matcher::Matcher::might_report`],
+/// which needs no path; only the blobs it says yes to are traced to the commit that introduced
+/// them and scanned in full with that commit and path, so path rules, allow lists and baselines
+/// apply as to any other fragment.
 pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
     let started = std::time::Instant::now();
     let repo = GitRepo::discover(Path::new("."))?;
-    let commits = repo.all_commits()?;
-    let blobs = repo.history_blobs(&commits)?;
     let collector = scan::Collector::default();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let total = blobs.len();
+    let done = AtomicBool::new(false);
+    let total = AtomicU64::new(0);
     let skipped = std::thread::scope(|scope| {
         if std::io::stderr().is_terminal() {
             scope.spawn(|| {
-                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                while !done.load(Relaxed) {
                     let (files, bytes, found) = collector.progress();
                     eprint!(
-                        "\rstaunch: {files}/{total} blobs, {} MiB, {found} finding(s)  ",
+                        "\rstaunch: {files}/{} blobs, {} MiB, {found} finding(s)  ",
+                        total.load(Relaxed),
                         bytes >> 20
                     );
                     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -289,10 +294,17 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
                 eprint!("\r\x1b[K");
             });
         }
-        let result = repo.for_each_blob(&blobs, max_file_size, |fragment| {
-            collector.scan(matcher, &fragment)
-        });
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let result = (|| {
+            let found = repo.history_candidates(max_file_size, &total, |data| {
+                collector.note_scanned(data.len() as u64);
+                matcher.might_report(data)
+            })?;
+            repo.for_each_blob(&found.placed, max_file_size, |fragment| {
+                collector.rescan(matcher, &fragment)
+            })?;
+            Ok(found.skipped)
+        })();
+        done.store(true, Relaxed);
         result
     })?;
     Ok(collector.finish(skipped, started))

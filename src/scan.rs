@@ -136,6 +136,23 @@ impl Collector {
         }
     }
 
+    /// Counts a blob of `bytes` that was looked at in full and holds nothing any rule reports.
+    pub fn note_scanned(&self, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.files.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+
+    /// Like [`Collector::scan`] for a fragment already counted with
+    /// [`Collector::note_scanned`]: a history scan looks at every blob once, then scans the few
+    /// that may hold a secret again with their path and commit.
+    pub fn rescan(&self, matcher: &Matcher, fragment: &Fragment) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.files.fetch_sub(1, Relaxed);
+        self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
+        self.scan(matcher, fragment);
+    }
+
     /// (files, bytes, findings) so far, for progress display.
     pub fn progress(&self) -> (u64, u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;

@@ -538,3 +538,161 @@ fn pre_commit_with_a_named_symlink_does_not_follow_it() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The introducing commit and path of every reported blob, sorted.
+fn placed(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn history_reads_packs_and_loose_objects_and_leaves_unreachable_blobs_out() {
+    let repo = TestRepo::git_init();
+    repo.write("base.txt", "base\n");
+    repo.add(".");
+    repo.commit("base");
+    repo.write("deploy/aws.env", format!("AWS_KEY={}\n", fake_aws_key()));
+    repo.add(".");
+    let packed = repo.commit("key");
+    // A secret on a branch that is then deleted: still in the pack, reachable from nothing.
+    repo.git(&["checkout", "-q", "-b", "gone"]);
+    repo.write("gone.env", format!("TOKEN={}\n", fake_github_token()));
+    repo.add(".");
+    repo.commit("soon unreachable");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["repack", "-adq"]);
+    repo.git(&["branch", "-q", "-D", "gone"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    // After the pack: loose objects, one of them the same secret again under another name.
+    repo.write("later/token.txt", format!("t = {}\n", fake_github_token()));
+    repo.write("copy/aws.env", format!("AWS_KEY={}\n", fake_aws_key()));
+    repo.add(".");
+    let loose = repo.commit("token");
+    assert!(std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .unwrap()
+        .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "pack")));
+    let (code, doc) = repo.json(&["scan", "--all"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        placed(&doc),
+        vec![
+            ("aws-access-key-id".into(), "deploy/aws.env".into(), packed),
+            (
+                "github-classic-token".into(),
+                "later/token.txt".into(),
+                loose
+            ),
+        ]
+    );
+    // One thread or many: the same report.
+    let (_, single) = repo.json(&["scan", "--all", "-j", "1"]);
+    assert_eq!(placed(&single), placed(&doc));
+}
+
+#[test]
+fn history_in_a_pack_reports_where_a_blob_first_appeared() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "start\n");
+    repo.add(".");
+    repo.commit("start");
+    repo.write("a.txt", format!("start\nkey = {}\n", fake_aws_key()));
+    repo.add(".");
+    let leak = repo.commit("leak");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write(
+        "nested/dir/a.txt",
+        format!("start\nkey = {}\n", fake_aws_key()),
+    );
+    repo.add(".");
+    repo.commit("same content elsewhere");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("a.txt", "start\n");
+    repo.add(".");
+    repo.commit("remove");
+    repo.git(&["merge", "-q", "--no-ff", "-m", "merge", "side"]);
+    repo.git(&["gc", "-q", "--aggressive"]);
+    let (code, doc) = repo.json(&["scan", "--all"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        placed(&doc),
+        vec![("aws-access-key-id".into(), "a.txt".into(), leak)]
+    );
+    assert_eq!(doc["findings"][0]["line"], 2);
+}
+
+#[test]
+fn history_skips_packed_blobs_over_the_size_limit() {
+    let repo = TestRepo::git_init();
+    let key = fake_aws_key();
+    repo.write("small.env", format!("K={key}\n"));
+    repo.write("large.env", format!("K={key}\n{}", "x".repeat(4000)));
+    repo.add(".");
+    repo.commit("both");
+    // A delta of the large one, also over the limit.
+    repo.write("large.env", format!("K={key}\n{}y\n", "x".repeat(4000)));
+    repo.add(".");
+    repo.commit("grow");
+    repo.git(&["repack", "-adq"]);
+    let (code, doc) = repo.json(&["scan", "--all", "--max-file-size", "1000"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "small.env".into(), 1)]
+    );
+    assert_eq!(doc["stats"]["skipped"], 2, "{doc}");
+    assert_eq!(doc["stats"]["files"], 1, "{doc}");
+}
+
+#[test]
+fn history_reads_objects_through_alternates() {
+    let repo = TestRepo::git_init();
+    repo.write("a.env", format!("K={}\n", fake_aws_key()));
+    repo.add(".");
+    let leak = repo.commit("leak");
+    repo.git(&["repack", "-adq"]);
+    let shared = tempfile::tempdir().unwrap();
+    let clone = shared.path().join("c");
+    repo.git(&["clone", "-q", "--shared", ".", clone.to_str().unwrap()]);
+    let (code, doc) = repo.json(&["-C", clone.to_str().unwrap(), "scan", "--all"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        placed(&doc),
+        vec![("aws-access-key-id".into(), "a.env".into(), leak)]
+    );
+}
+
+#[test]
+fn history_fails_naming_a_missing_blob_next_to_a_pack() {
+    let repo = TestRepo::git_init();
+    repo.write("a.txt", "a\n");
+    repo.add(".");
+    repo.commit("a");
+    repo.git(&["repack", "-adq"]);
+    repo.write("b.txt", "b\n");
+    repo.add(".");
+    repo.commit("b");
+    let blob = repo.git(&["rev-parse", "HEAD:b.txt"]).trim().to_string();
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&blob[..2])
+            .join(&blob[2..]),
+    )
+    .unwrap();
+    let out = repo.run(&["scan", "--all"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&blob), "{err}");
+}
