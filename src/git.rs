@@ -1392,10 +1392,6 @@ impl GitRepo {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
         use std::sync::Mutex;
-        let commits = self.all_commits()?;
-        if commits.is_empty() {
-            return Ok(HistoryCandidates::default());
-        }
         if let Some(problem) = broken_pack(&self.repo) {
             return Err(Error::Git(problem));
         }
@@ -1404,11 +1400,26 @@ impl GitRepo {
         let db = ObjectDb::open(&self.object_dirs()?, hash)?;
 
         // Which objects are blobs and which are trees (a tree by its number: the first copy's,
-        // if a tree is stored twice).
-        let mut classes = Vec::with_capacity(db.packs.len());
-        for pack in &db.packs {
-            classes.push(pack.classify(max_size)?);
+        // if a tree is stored twice), sorted out on another thread while this one walks the
+        // commits; both read the packs one object at a time.
+        let (commits, classes) = std::thread::scope(|scope| {
+            let classify = scope.spawn(|| {
+                db.packs
+                    .iter()
+                    .map(|pack| pack.classify(max_size))
+                    .collect::<Result<Vec<Classified>>>()
+            });
+            let commits = self.all_commits();
+            let classes = classify
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (commits, classes)
+        });
+        let commits = commits?;
+        if commits.is_empty() {
+            return Ok(HistoryCandidates::default());
         }
+        let mut classes = classes?;
         let mut loose_blobs = Vec::new();
         let mut loose_trees = Vec::new();
         for i in 0..db.loose.len() {
