@@ -599,6 +599,21 @@ fn history_reads_packs_and_loose_objects_and_leaves_unreachable_blobs_out() {
     // One thread or many: the same report.
     let (_, single) = repo.json(&["scan", "--all", "-j", "1"]);
     assert_eq!(placed(&single), placed(&doc));
+    // The loose objects in a second pack, as `git gc --auto` leaves them: the same report.
+    repo.git(&["repack", "-dq"]);
+    let packs = std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pack")
+        })
+        .count();
+    assert_eq!(packs, 2);
+    let (_, repacked) = repo.json(&["scan", "--all"]);
+    assert_eq!(placed(&repacked), placed(&doc));
 }
 
 #[test]
