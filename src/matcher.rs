@@ -534,6 +534,7 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
     if min > 64 {
         return base64_runs_bytewise(data, min, max);
     }
+    let steps = run_steps(min);
     let mut runs = Vec::new();
     // The next byte a run may start at (runs found so far end before it).
     let mut next = 0;
@@ -543,16 +544,20 @@ fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
         let next_block = alphabet_mask(data, base + 64);
         // Bit i of `starts`: a run of at least `min` bytes starts at base + i. Each start in
         // this block has its whole `min`-byte stretch inside this block and the next.
-        let mut starts =
-            runs_of_at_least(this_block as u128 | (next_block as u128) << 64, min) as u64;
+        let mut starts = runs_of_at_least(this_block, next_block, &steps);
         if next > base {
             starts &= u64::MAX.checked_shl((next - base) as u32).unwrap_or(0);
         }
         while starts != 0 {
             let start = base + starts.trailing_zeros() as usize;
             let mut end = start + min;
-            while end < data.len() && BASE64_CLASS[data[end] as usize] & B64 != 0 {
-                end += 1;
+            loop {
+                // The mask is zero past the end of `data`, so this stops there at the latest.
+                let ones = alphabet_mask(data, end).trailing_ones() as usize;
+                end += ones;
+                if ones < 64 {
+                    break;
+                }
             }
             let mut padded = end;
             while padded < data.len() && padded - end < 2 && data[padded] == b'=' {
@@ -580,6 +585,9 @@ fn mixes_cases_and_digits(run: &[u8]) -> bool {
 
 /// Bit i set when `data[from + i]` is in the base64 or base64url alphabet (zero past the end).
 fn alphabet_mask(data: &[u8], from: usize) -> u64 {
+    if let Some(block) = data.get(from..from + 64) {
+        return alphabet_mask_of(block.try_into().expect("64 bytes"));
+    }
     let mut block = [0u8; 64];
     if from < data.len() {
         let bytes = &data[from..data.len().min(from + 64)];
@@ -634,18 +642,32 @@ fn alphabet_mask_of(block: &[u8; 64]) -> u64 {
     mask
 }
 
-/// Bit i set when bits i .. i + n of `bits` are all set (n <= 64).
-fn runs_of_at_least(bits: u128, n: usize) -> u128 {
-    let mut runs = bits;
+/// The shifts that turn a bit mask into "a run of `n` set bits starts here": doubling runs of
+/// 1, 2, 4, ... set bits, then one shift to make up the rest (`n` <= 64).
+fn run_steps(n: usize) -> Vec<u32> {
+    let mut steps = Vec::new();
     let mut covered = 1;
     while covered * 2 <= n {
-        runs &= runs >> covered;
+        steps.push(covered as u32);
         covered *= 2;
     }
     if covered < n {
-        runs &= runs >> (n - covered);
+        steps.push((n - covered) as u32);
     }
-    runs
+    steps
+}
+
+/// Bit i set when bits i .. i + n of `low` followed by `high` are all set, for the `n` that
+/// `steps` was made for. Only starts in `low` are asked for, so `high` may be cut short.
+#[inline(always)]
+fn runs_of_at_least(low: u64, high: u64, steps: &[u32]) -> u64 {
+    let (mut low, mut high) = (low, high);
+    for &step in steps {
+        // Shifts are below 64: (low, high) >> step as one 128-bit number.
+        low &= (low >> step) | (high << (64 - step));
+        high &= high >> step;
+    }
+    low
 }
 
 /// The same runs found a byte at a time: for a `min` too long for the bit masks, and as the
