@@ -472,11 +472,6 @@ const MODE_TYPE: u32 = 0o170000;
 const MODE_TREE: u32 = 0o040000;
 const MODE_FILE: u32 = 0o100000;
 
-/// Whether a blob is scanned, judged as [`GitRepo::read_blob`] does.
-fn scannable(data: &[u8]) -> bool {
-    !is_binary(data) && !data.starts_with(LFS_POINTER)
-}
-
 /// The blobs present, by the first 8 bytes of their ids: the question asked of every file entry of
 /// every tree is only whether its blob is there, and a full table of ids would be three times
 /// the size. (A missing blob passes only if its id shares 64 bits with a blob that is there.)

@@ -18,6 +18,11 @@ use crate::source::{is_binary, Fragment};
 mod history;
 pub use history::{HistoryCandidates, PlacedBlob};
 
+/// Whether a blob is scanned: text, and not a Git LFS pointer (the content lives elsewhere).
+fn scannable(data: &[u8]) -> bool {
+    !is_binary(data) && !data.starts_with(LFS_POINTER)
+}
+
 /// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
@@ -138,7 +143,7 @@ impl GitRepo {
             .find_object(id)
             .map_err(|e| git_error(format!("object {id}"), e))?;
         let data = std::mem::take(&mut object.data);
-        if is_binary(&data) || data.starts_with(LFS_POINTER) {
+        if !scannable(&data) {
             return Ok(Blob::Skipped);
         }
         Ok(Blob::Text(data))
