@@ -354,7 +354,14 @@ impl Matcher {
         let rule = &self.rules[index];
         let haystack = &data[region.clone()];
         for caps in rule.regex.get().captures_iter(haystack) {
+            if let Some(named) = &rule.named {
+                let key = caps.name("key").or_else(|| caps.name("bkey"));
+                if !key.is_some_and(|k| named.accepts(k.as_bytes())) {
+                    continue;
+                }
+            }
             let group = match rule.secret_group {
+                _ if rule.named.is_some() => caps.name("value"),
                 Some(g) => caps.get(g),
                 // The first group that took part, so alternatives can each hold the secret.
                 None => (1..caps.len())

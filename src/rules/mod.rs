@@ -11,18 +11,28 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Check;
 use crate::error::{Error, Result};
 
+pub mod named;
+
+pub use named::{NamedKey, NamedSpec};
+
 /// The packs compiled into the binary, so a copied binary is self-contained.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     (
         "rules/providers.toml",
-        include_str!("../rules/providers.toml"),
+        include_str!("../../rules/providers.toml"),
     ),
-    ("rules/generic.toml", include_str!("../rules/generic.toml")),
+    (
+        "rules/generic.toml",
+        include_str!("../../rules/generic.toml"),
+    ),
     (
         "rules/connection.toml",
-        include_str!("../rules/connection.toml"),
+        include_str!("../../rules/connection.toml"),
     ),
-    ("rules/network.toml", include_str!("../rules/network.toml")),
+    (
+        "rules/network.toml",
+        include_str!("../../rules/network.toml"),
+    ),
 ];
 
 /// How far a multi-line rule may reach past the line its keyword is on.
@@ -98,7 +108,13 @@ pub struct RuleSpec {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub no_keywords: bool,
+    /// The provider whose credential this is, as users know it (`Mailgun`).
+    pub provider: Option<String>,
+    /// The regex; optional when `named` writes it.
+    #[serde(default)]
     pub regex: String,
+    /// A secret that only the name beside it identifies (see `named.rs`).
+    pub named: Option<NamedSpec>,
     pub secret_group: Option<usize>,
     pub min_entropy: Option<f64>,
     pub check: Option<String>,
@@ -129,6 +145,10 @@ fn yes() -> bool {
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: String,
+    /// Who issues the credential; for generic rules, what kind of secret it is.
+    pub provider: String,
+    /// The pack's file stem (`cloud`, `payments`), the catalogue's grouping.
+    pub domain: String,
     pub description: String,
     pub category: Category,
     pub severity: Severity,
@@ -138,6 +158,8 @@ pub struct Rule {
     pub min_entropy: Option<f64>,
     pub check: Option<Check>,
     pub multiline: bool,
+    /// Set for named rules: the key the regex matched must pass this.
+    pub named: Option<NamedKey>,
     pub placeholders: bool,
     pub generic: bool,
     /// Lower-cased, so the filter can compare without allocating per candidate.
@@ -228,7 +250,7 @@ pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
 }
 
 /// Validates and compiles one rule; `file` names its pack in errors.
-pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
+pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
     let fail = |message: String| Error::Rule {
         file: file.to_string(),
         id: spec.id.clone(),
@@ -242,6 +264,27 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     {
         return Err(fail("id must be non-empty lower-case kebab-case".into()));
     }
+    let named = match &spec.named {
+        Some(named_spec) => {
+            if !spec.regex.is_empty() {
+                return Err(fail("has both `regex` and `named`".into()));
+            }
+            if spec.secret_group.is_some() {
+                return Err(fail(
+                    "a `named` rule's secret is its value; drop `secret_group`".into(),
+                ));
+            }
+            spec.regex = named::regex(named_spec).map_err(fail)?;
+            if spec.keywords.is_empty() && !spec.no_keywords {
+                spec.keywords = named_spec.names.clone();
+            }
+            Some(NamedKey::new(named_spec))
+        }
+        None => None,
+    };
+    if spec.regex.is_empty() {
+        return Err(fail("no `regex` (or `named`)".into()));
+    }
     if spec.keywords.is_empty() && !spec.no_keywords {
         return Err(fail(
             "no keywords: give `keywords` or say `no_keywords = true` explicitly".into(),
@@ -253,8 +296,9 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     if let Some(k) = spec.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
         return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
     }
+    let pattern = escape_aware(&spec.regex);
     let (regex, captures_len) =
-        LazyRegex::new(&spec.regex).map_err(|e| fail(format!("bad regex: {e}")))?;
+        LazyRegex::new(&pattern).map_err(|e| fail(format!("bad regex: {e}")))?;
     if let Some(group) = spec.secret_group {
         if group >= captures_len {
             return Err(fail(format!(
@@ -279,7 +323,17 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
     for pattern in &spec.allow {
         allow.push(compile_regex(pattern).map_err(|e| fail(format!("bad allow regex: {e}")))?);
     }
+    let domain = std::path::Path::new(file)
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let provider = spec
+        .provider
+        .clone()
+        .unwrap_or_else(|| spec.id.split('-').next().unwrap_or_default().to_string());
     Ok(Rule {
+        provider,
+        domain,
+        named,
         keywords: spec
             .keywords
             .iter()
@@ -298,7 +352,8 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
         secret_group: spec.secret_group,
         min_entropy: spec.min_entropy,
         check,
-        multiline: spec.multiline,
+        // A named rule's block form and next-line values span lines.
+        multiline: spec.multiline || spec.named.is_some(),
         placeholders: spec.placeholders,
         generic: spec.generic,
         allow,
@@ -307,6 +362,27 @@ pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
         pack: file.to_string(),
         path,
     })
+}
+
+/// A token right after an escape sequence (`\n`, `\t`, `\r` in JSON strings, logs and
+/// notebooks) must match: a regex that opens with `\b` sees the `n` of `\n` as a word character
+/// and misses it. The opening `\b` also accepts the end of such an escape; the escape is consumed,
+/// never part of the secret, and a plain boundary is still tried first.
+fn escape_aware(pattern: &str) -> String {
+    let mut flags = 0;
+    // Leading inline flags such as `(?i)`.
+    if pattern.starts_with("(?") {
+        if let Some(close) = pattern.find(')') {
+            let inner = &pattern[2..close];
+            if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+                flags = close + 1;
+            }
+        }
+    }
+    match pattern[flags..].strip_prefix("\\b") {
+        Some(rest) => format!("{}(?:\\b|\\\\[ntr]){rest}", &pattern[..flags]),
+        None => pattern.to_string(),
+    }
 }
 
 /// Loads the built-in packs followed by the user's, refusing duplicate ids.

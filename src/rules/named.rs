@@ -1,0 +1,278 @@
+//! Named secrets: credentials whose value has no shape of its own (32 hex, a UUID, 40 base64
+//! characters) and that only the name beside them identifies. A rule says which provider names
+//! and which value shape; this module writes the one regex that accepts every common way of
+//! giving a value a name, so each such rule does not have to, and checks the key it matched.
+//!
+//! Two forms are recognised:
+//! - inline: the key itself names the provider (`MAILGUN_SIGNING_KEY=…`,
+//!   `"mailgunSigningKey": "…"`, `System.setProperty("MAILGUN_KEY", "…")`, `--mailgun-key …`);
+//! - block: a header line a few lines above names it (`mailgun:`, `[mailgun]`, `"mailgun": {`,
+//!   `<mailgun>`, `provider "mailgun" {`) and the key below says what the value is.
+
+use serde::Deserialize;
+
+/// `named = { … }` as written in a pack.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedSpec {
+    /// Provider words, matched case-insensitively inside the key or a block header.
+    pub names: Vec<String>,
+    /// The value's shape: a regex without capture groups.
+    pub value: String,
+    /// Words one of which the key must contain (default [`DEFAULT_KEY_WORDS`]).
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// How many lines below a block header the key may be (default 4).
+    pub within: Option<usize>,
+}
+
+/// What the matcher checks on the key a named rule matched.
+#[derive(Clone, Debug)]
+pub struct NamedKey {
+    /// Lower-cased; the key must contain one of them.
+    pub key_words: Vec<String>,
+}
+
+/// A key says it holds a secret when it contains one of these.
+pub const DEFAULT_KEY_WORDS: &[&str] = &[
+    "secret",
+    "key",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "auth",
+    "credential",
+];
+
+/// A key made of one of these words names something beside a secret (a digest of it, its
+/// identifier, where it lives), however secret-like the rest of the key is.
+const NOT_SECRET_WORDS: &[&str] = &[
+    "hash",
+    "hashed",
+    "sha",
+    "sha1",
+    "sha256",
+    "sha512",
+    "md5",
+    "digest",
+    "checksum",
+    "crc",
+    "fingerprint",
+    "id",
+    "ids",
+    "uuid",
+    "guid",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "domain",
+    "region",
+    "name",
+    "username",
+    "user",
+    "login",
+    "email",
+    "version",
+    "public",
+    "publishable",
+    "length",
+    "len",
+    "count",
+];
+
+/// Key characters: identifiers, dotted and dashed names, `$` for shell and PHP variables.
+const KEY_CHAR: &str = r"[A-Za-z0-9_.$-]";
+
+/// Everything between a key and its value, in every syntax the generic rules accept too: closing
+/// quotes and brackets, an optional type (`var x string =`), one operator (`=`, `:`, `:=`,
+/// `::=`, `?=`, `+=`, `.=`, `=>`, `<-`, `,` between call arguments, `>` closing an XML tag,
+/// ` value=` in `<add key="…" value="…">`, or plain blanks for flags and `set`), a YAML block
+/// scalar or heredoc marker, the value on the next line, and opening quotes, escaped or not.
+pub const ASSIGNMENT: &str = r#"(?:["'`\])]|\\["'])*(?:[ \t]+(?:string|str|String|SecureString))?[ \t]*(?:::?:?=|:=|\?=|\+=|\.=|=>|<-|==?|:|,|>|[ \t]value[ \t]*=|[ \t])[ \t]*(?:[|>][-+]?[ \t]*|<<[-~]?["']?[A-Za-z_]+["']?[ \t]*)?(?:\r?\n[ \t]*)?(?:["'`(\[]|\\["']){0,3}"#;
+
+/// After the value: not one more character of a token.
+const VALUE_END: &str = r"(?:[^A-Za-z0-9_+/=-]|$)";
+
+/// The regex a named rule runs: group `key` (inline) or `bkey` (block) holds the key, group
+/// `value` the secret.
+pub fn regex(spec: &NamedSpec) -> Result<String, String> {
+    if spec.names.is_empty() {
+        return Err("named: `names` is empty".into());
+    }
+    if let Some(n) = spec.names.iter().find(|n| n.len() < 3 || !n.is_ascii()) {
+        return Err(format!(
+            "named: name {n:?} must be ASCII of 3 or more characters"
+        ));
+    }
+    let value_hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(&spec.value)
+        .map_err(|e| format!("named: bad value regex: {e}"))?;
+    if value_hir.properties().explicit_captures_len() > 0 {
+        return Err("named: the value regex must not have capture groups; use (?:…)".into());
+    }
+    let names = spec
+        .names
+        .iter()
+        .map(|n| regex_syntax::escape(n))
+        .collect::<Vec<_>>()
+        .join("|");
+    let within = spec.within.unwrap_or(4);
+    let kc = KEY_CHAR;
+    let inline = format!(r"(?P<key>{kc}*(?:{names}){kc}*)");
+    let header = format!(
+        r#"(?m:^)[ \t]*(?:[A-Za-z0-9_-]+[ \t]+)?[\[<"']?{kc}*(?:{names}){kc}*[\]>"']?[ \t]*[:=]?[ \t]*[{{(]?[ \t]*\r?\n"#
+    );
+    let block = format!(r"{header}(?:[^\n]*\n){{0,{within}}}?[^\n]*?(?P<bkey>{kc}+)");
+    Ok(format!(
+        r"(?i:{inline}|{block}){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
+        value = spec.value
+    ))
+}
+
+impl NamedKey {
+    pub fn new(spec: &NamedSpec) -> NamedKey {
+        let words: Vec<String> = if spec.key.is_empty() {
+            DEFAULT_KEY_WORDS.iter().map(|w| w.to_string()).collect()
+        } else {
+            spec.key.iter().map(|w| w.to_ascii_lowercase()).collect()
+        };
+        NamedKey { key_words: words }
+    }
+
+    /// Whether `key` says it holds a secret: it contains one of the key words, and none of its
+    /// words names a digest, an identifier or a location.
+    pub fn accepts(&self, key: &[u8]) -> bool {
+        let lower = key.to_ascii_lowercase();
+        if !self
+            .key_words
+            .iter()
+            .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+        {
+            return false;
+        }
+        !key_words(key).any(|w| NOT_SECRET_WORDS.contains(&w.as_str()))
+    }
+}
+
+/// The words of an identifier: split on non-alphanumerics and at lower-to-upper case changes
+/// (`mailgunSigningKey` → mailgun, signing, key), lower-cased.
+fn key_words(key: &[u8]) -> impl Iterator<Item = String> + '_ {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        current.push(b.to_ascii_lowercase() as char);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(value: &str) -> NamedSpec {
+        NamedSpec {
+            names: vec!["mailgun".into()],
+            value: value.into(),
+            key: Vec::new(),
+            within: None,
+        }
+    }
+
+    fn find(text: &str) -> Option<(String, String)> {
+        let s = spec("[0-9a-f]{32}");
+        let re = crate::rules::compile_regex(&regex(&s).unwrap()).unwrap();
+        let key = NamedKey::new(&s);
+        re.captures_iter(text.as_bytes()).find_map(|c| {
+            let k = c.name("key").or_else(|| c.name("bkey")).unwrap();
+            key.accepts(k.as_bytes()).then(|| {
+                (
+                    String::from_utf8_lossy(k.as_bytes()).into_owned(),
+                    String::from_utf8_lossy(&c["value"]).into_owned(),
+                )
+            })
+        })
+    }
+
+    const V: &str = "3f9c2b1a0d8e7f6a5b4c3d2e1f0a9b8c";
+
+    #[test]
+    fn every_assignment_syntax_is_read() {
+        for text in [
+            format!("MAILGUN_SIGNING_KEY={V}"),
+            format!("mailgun_signing_key := \"{V}\""),
+            format!("mailgun_key ::= {V}"),
+            format!("MAILGUN_KEY ?= {V}"),
+            format!("$mailgun_key .= '{V}';"),
+            format!("'mailgun_key' => '{V}',"),
+            format!("mailgun_key <- \"{V}\""),
+            format!("var mailgunKey string = \"{V}\""),
+            format!("const mailgunSecret = `{V}`"),
+            format!("System.setProperty(\"MAILGUN_KEY\", \"{V}\");"),
+            format!("os.environ[\"MAILGUN_KEY\"] = \"{V}\""),
+            format!("ENV['MAILGUN_KEY'] = '{V}'"),
+            format!("export MAILGUN_KEY={V}"),
+            format!("set MAILGUN_KEY={V}"),
+            format!("$env:MAILGUN_KEY = \"{V}\""),
+            format!("<mailgunKey>{V}</mailgunKey>"),
+            format!("<mailgunKey>\n    {V}\n</mailgunKey>"),
+            format!("<add key=\"MailgunKey\" value=\"{V}\" />"),
+            format!("mailgun_key: |\n  {V}\n"),
+            format!("mailgun_key = <<EOF\n{V}\nEOF"),
+            format!("{{\"env\": \"A=1\\nMAILGUN_KEY={V}\\n\"}}"),
+            format!("{{\\\"mailgun_key\\\": \\\"{V}\\\"}}"),
+            format!("deploy --mailgun-key {V}"),
+            format!("mailgun:\n  signing_key: {V}\n"),
+            format!("[mailgun]\nregion = eu\napi_key = \"{V}\""),
+            format!("\"mailgun\": {{\n  \"webhookSigningKey\": \"{V}\"\n}}"),
+            format!("provider \"mailgun\" {{\n  api_key = \"{V}\"\n}}"),
+        ] {
+            assert_eq!(find(&text).map(|(_, v)| v), Some(V.to_string()), "{text}");
+        }
+    }
+
+    #[test]
+    fn keys_that_name_no_secret_are_refused() {
+        for text in [
+            format!("mailgun_key_sha = \"{V}\""),
+            format!("MAILGUN_DOMAIN={V}"),
+            format!("mailgunKeyId: {V}"),
+            format!("mailgun:\n  webhook_id: {V}\n"),
+            format!("mailgun:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  e: 5\n  secret: {V}\n"),
+            format!("MAILGUN_KEY={V}0"),
+        ] {
+            assert_eq!(find(&text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn words_split_on_case_and_separators() {
+        let words: Vec<String> = key_words(b"mailgunWebhook_SIGNING-key.ID").collect();
+        assert_eq!(words, ["mailgun", "webhook", "signing", "key", "id"]);
+    }
+
+    #[test]
+    fn value_with_groups_is_refused() {
+        assert!(regex(&spec("([0-9a-f]{32})")).is_err());
+    }
+}
