@@ -51,7 +51,20 @@ pub fn run(cli: Cli) -> Result<Verdict> {
             command: ConfigCommand::Check,
         } => config_check(&cli.common),
         Command::Rules { command } => match command {
-            RulesCommand::List => rules_list(&cli.common),
+            RulesCommand::List {
+                category,
+                domain,
+                provider,
+                catalogue,
+            } => rules_list(
+                &cli.common,
+                &RuleFilter {
+                    category: category.as_deref(),
+                    domain: domain.as_deref(),
+                    provider: provider.as_deref(),
+                },
+                *catalogue,
+            ),
             RulesCommand::Test { files } => rules_test(files),
         },
     };
@@ -454,13 +467,35 @@ fn config_check(common: &Common) -> Result<Verdict> {
     Ok(Verdict::Clean)
 }
 
-fn rules_list(common: &Common) -> Result<Verdict> {
-    let rules = rules::load(&common.rule_packs)?;
+/// Which rules `rules list` shows.
+struct RuleFilter<'a> {
+    category: Option<&'a str>,
+    domain: Option<&'a str>,
+    provider: Option<&'a str>,
+}
+
+impl RuleFilter<'_> {
+    fn keeps(&self, rule: &Rule) -> bool {
+        self.category.is_none_or(|c| rule.category.as_str() == c)
+            && self.domain.is_none_or(|d| rule.domain == d)
+            && self
+                .provider
+                .is_none_or(|p| rule.provider.to_lowercase().contains(&p.to_lowercase()))
+    }
+}
+
+fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Result<Verdict> {
+    let all = rules::load(&common.rule_packs)?;
     let mut out = std::io::stdout().lock();
+    if catalogue {
+        let _ = write!(out, "{}", rules::catalogue::markdown(&all));
+        return Ok(Verdict::Clean);
+    }
+    let rules: Vec<&Rule> = all.iter().filter(|r| filter.keeps(r)).collect();
     if common.format == Format::Json {
         let list: Vec<_> = rules
             .iter()
-            .map(|r| serde_json::json!({"id": r.id, "category": r.category, "severity": r.severity, "description": r.description, "pack": r.pack}))
+            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.check.is_some_and(|c| c.is_format_check()), "description": r.description, "pack": r.pack}))
             .collect();
         let _ = writeln!(
             out,
@@ -469,13 +504,28 @@ fn rules_list(common: &Common) -> Result<Verdict> {
         );
     } else {
         for r in &rules {
+            let check = match r.check {
+                Some(c) if c.is_format_check() => c.name(),
+                _ => "-",
+            };
             let _ = writeln!(
                 out,
-                "{:<36} {:<18} {:<7} {}",
-                r.id, r.category, r.severity, r.description
+                "{:<40} {:<12} {:<18} {:<7} {:<14} {}",
+                r.id, r.domain, r.category, r.severity, check, r.description
             );
         }
-        let _ = writeln!(out, "{} rules", rules.len());
+        let providers: std::collections::BTreeSet<String> =
+            rules.iter().map(|r| r.provider.to_lowercase()).collect();
+        let _ = writeln!(
+            out,
+            "{} rules from {} providers ({} verify a checksum or inner structure offline)",
+            rules.len(),
+            providers.len(),
+            rules
+                .iter()
+                .filter(|r| r.check.is_some_and(|c| c.is_format_check()))
+                .count()
+        );
     }
     Ok(Verdict::Clean)
 }

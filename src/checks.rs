@@ -48,6 +48,28 @@ impl Check {
         })
     }
 
+    /// The name a pack uses for this check.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::GithubCrc32 => "github-crc32",
+            Check::Jwt => "jwt",
+            Check::PrivateIpv4 => "private-ipv4",
+            Check::PrivateIpv6 => "private-ipv6",
+            Check::InternalHost => "internal-host",
+            Check::BasicAuth => "basic-auth",
+            Check::Password => "password",
+            Check::TokenValue => "token-value",
+            Check::UriPassword => "uri-password",
+            Check::TokenShape => "token-shape",
+        }
+    }
+
+    /// Whether the check verifies a token's own checksum or inner structure (what lets a rule
+    /// reject a look-alike offline), rather than judging a value by its context.
+    pub fn is_format_check(self) -> bool {
+        matches!(self, Check::GithubCrc32 | Check::Jwt)
+    }
+
     pub fn verify(self, secret: &[u8], ctx: &CheckContext<'_>) -> bool {
         match self {
             Check::GithubCrc32 => github_crc32(secret),

@@ -171,8 +171,21 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// List every rule: id, category, severity, description
-    List,
+    /// List every rule: id, pack, category, severity, offline check, description
+    List {
+        /// Only rules of this category (credential, connection-string, private-ip, internal-url)
+        #[arg(long)]
+        category: Option<String>,
+        /// Only rules of this pack (cloud, payments, ai, ...: the pack file's name)
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only rules whose provider contains this (case-insensitive)
+        #[arg(long)]
+        provider: Option<String>,
+        /// Print the catalogue table that docs/RULES.md carries
+        #[arg(long)]
+        catalogue: bool,
+    },
     /// Check each rule's examples and counter-examples (built-in packs, or the FILEs given)
     Test { files: Vec<PathBuf> },
 }

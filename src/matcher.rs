@@ -353,15 +353,19 @@ impl Matcher {
     fn confirm(&self, index: usize, data: &[u8], region: Range<usize>, out: &mut Vec<RawMatch>) {
         let rule = &self.rules[index];
         let haystack = &data[region.clone()];
-        for caps in rule.regex.get().captures_iter(haystack) {
-            if let Some(named) = &rule.named {
-                let key = caps.name("key").or_else(|| caps.name("bkey"));
-                if !key.is_some_and(|k| named.accepts(k.as_bytes())) {
-                    continue;
-                }
+        if let Some(named) = &rule.named {
+            let mut spans = Vec::new();
+            let inline = rule.regex.get().captures_iter(haystack);
+            named.find_pairs(inline, true, |_, value| spans.push(value));
+            named.find_in_blocks(haystack, |_, value| spans.push(value));
+            for value in spans {
+                let span = region.start + value.start..region.start + value.end;
+                self.keep(index, data, span, out);
             }
+            return;
+        }
+        for caps in rule.regex.get().captures_iter(haystack) {
             let group = match rule.secret_group {
-                _ if rule.named.is_some() => caps.name("value"),
                 Some(g) => caps.get(g),
                 // The first group that took part, so alternatives can each hold the secret.
                 None => (1..caps.len())
@@ -370,19 +374,26 @@ impl Matcher {
             };
             let Some(group) = group else { continue };
             let span = region.start + group.start()..region.start + group.end();
-            let secret = &data[span.clone()];
-            let passes = self.passes_filters(rule, secret, data, &span);
-            if !passes && rule.generic {
-                continue;
-            }
-            out.push(RawMatch {
-                rule: index,
-                span,
-                secret: secret.to_vec(),
-                decoded: Vec::new(),
-                vetoed: !passes,
-            });
+            self.keep(index, data, span, out);
         }
+    }
+
+    /// Records one candidate secret of rule `index` at `span`, marked vetoed when the rule's
+    /// filters reject it (a generic rule's rejects are dropped at once).
+    fn keep(&self, index: usize, data: &[u8], span: Range<usize>, out: &mut Vec<RawMatch>) {
+        let rule = &self.rules[index];
+        let secret = &data[span.clone()];
+        let passes = self.passes_filters(rule, secret, data, &span);
+        if !passes && rule.generic {
+            return;
+        }
+        out.push(RawMatch {
+            rule: index,
+            span,
+            secret: secret.to_vec(),
+            decoded: Vec::new(),
+            vetoed: !passes,
+        });
     }
 
     fn passes_filters(&self, rule: &Rule, secret: &[u8], data: &[u8], span: &Range<usize>) -> bool {

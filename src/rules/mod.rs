@@ -11,28 +11,36 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Check;
 use crate::error::{Error, Result};
 
+pub mod catalogue;
 pub mod named;
 
 pub use named::{NamedKey, NamedSpec};
 
-/// The packs compiled into the binary, so a copied binary is self-contained.
+/// A built-in pack: its path as messages name it, and its text.
+macro_rules! pack {
+    ($name:literal) => {
+        (
+            concat!("rules/", $name, ".toml"),
+            include_str!(concat!("../../rules/", $name, ".toml")),
+        )
+    };
+}
+
+/// The packs compiled into the binary, so a copied binary is self-contained. One pack per
+/// domain; a test checks that every file in rules/ is listed here.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    (
-        "rules/providers.toml",
-        include_str!("../../rules/providers.toml"),
-    ),
-    (
-        "rules/generic.toml",
-        include_str!("../../rules/generic.toml"),
-    ),
-    (
-        "rules/connection.toml",
-        include_str!("../../rules/connection.toml"),
-    ),
-    (
-        "rules/network.toml",
-        include_str!("../../rules/network.toml"),
-    ),
+    pack!("providers"),
+    pack!("generic"),
+    pack!("connection"),
+    pack!("network"),
+    pack!("ai"),
+    pack!("cloud"),
+    pack!("devtools"),
+    pack!("messaging"),
+    pack!("ops"),
+    pack!("payments"),
+    pack!("saas"),
+    pack!("data"),
 ];
 
 /// How far a multi-line rule may reach past the line its keyword is on.
@@ -278,7 +286,7 @@ pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
             if spec.keywords.is_empty() && !spec.no_keywords {
                 spec.keywords = named_spec.names.clone();
             }
-            Some(NamedKey::new(named_spec))
+            Some(NamedKey::new(named_spec).map_err(fail)?)
         }
         None => None,
     };
@@ -447,6 +455,21 @@ mod tests {
     fn unknown_key_is_refused() {
         let err = one("[[rule]]\nid = \"x\"\ndescription = \"d\"\ncategory = \"credential\"\nseverity = \"high\"\nkeywords=[\"a\"]\nregex = 'a'\nsecretgroup = 1\n").unwrap_err();
         assert!(err.to_string().contains("secretgroup"), "{err}");
+    }
+
+    #[test]
+    fn every_pack_in_rules_is_built_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".toml") {
+                let path = format!("rules/{name}");
+                assert!(
+                    BUILTIN_PACKS.iter().any(|(file, _)| *file == path),
+                    "{path} is not in BUILTIN_PACKS"
+                );
+            }
+        }
     }
 
     #[test]

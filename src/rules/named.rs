@@ -11,6 +11,10 @@
 
 use serde::Deserialize;
 
+use std::ops::Range;
+
+use super::LazyRegex;
+
 /// `named = { … }` as written in a pack.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,11 +30,20 @@ pub struct NamedSpec {
     pub within: Option<usize>,
 }
 
-/// What the matcher checks on the key a named rule matched.
+/// What the matcher runs for a named rule besides the rule's own (inline) regex: the block
+/// header, and the key-value pair looked for on the lines below one.
 #[derive(Clone, Debug)]
 pub struct NamedKey {
     /// Lower-cased; the key must contain one of them.
     pub key_words: Vec<String>,
+    /// Each provider name split into its words (`kit_api` → kit, api).
+    pub names: Vec<Vec<String>>,
+    /// A line that only names the provider and opens a block.
+    pub header: LazyRegex,
+    /// Any key with a value of the rule's shape: group `key`, group `value`.
+    pub pair: LazyRegex,
+    /// Lines below a header searched for the pair.
+    pub within: usize,
 }
 
 /// A key says it holds a secret when it contains one of these.
@@ -67,14 +80,10 @@ const NOT_SECRET_WORDS: &[&str] = &[
     "url",
     "uri",
     "endpoint",
-    "host",
     "domain",
     "region",
     "name",
     "username",
-    "user",
-    "login",
-    "email",
     "version",
     "public",
     "publishable",
@@ -96,9 +105,19 @@ pub const ASSIGNMENT: &str = r#"(?:["'`\])]|\\["'])*(?:[ \t]+(?:string|str|Strin
 /// After the value: not one more character of a token.
 const VALUE_END: &str = r"(?:[^A-Za-z0-9_+/=-]|$)";
 
-/// The regex a named rule runs: group `key` (inline) or `bkey` (block) holds the key, group
-/// `value` the secret.
+/// The rule's own regex, the inline form: a key that names the provider, its value in group
+/// `value`, the key in group `key`.
 pub fn regex(spec: &NamedSpec) -> Result<String, String> {
+    validate(spec)?;
+    let kc = KEY_CHAR;
+    Ok(format!(
+        r"(?i:(?P<key>{kc}*(?:{names}){kc}*)){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
+        names = names(spec),
+        value = spec.value
+    ))
+}
+
+fn validate(spec: &NamedSpec) -> Result<(), String> {
     if spec.names.is_empty() {
         return Err("named: `names` is empty".into());
     }
@@ -116,37 +135,51 @@ pub fn regex(spec: &NamedSpec) -> Result<String, String> {
     if value_hir.properties().explicit_captures_len() > 0 {
         return Err("named: the value regex must not have capture groups; use (?:…)".into());
     }
-    let names = spec
-        .names
+    Ok(())
+}
+
+fn names(spec: &NamedSpec) -> String {
+    spec.names
         .iter()
         .map(|n| regex_syntax::escape(n))
         .collect::<Vec<_>>()
-        .join("|");
-    let within = spec.within.unwrap_or(4);
-    let kc = KEY_CHAR;
-    let inline = format!(r"(?P<key>{kc}*(?:{names}){kc}*)");
-    let header = format!(
-        r#"(?m:^)[ \t]*(?:[A-Za-z0-9_-]+[ \t]+)?[\[<"']?{kc}*(?:{names}){kc}*[\]>"']?[ \t]*[:=]?[ \t]*[{{(]?[ \t]*\r?\n"#
-    );
-    let block = format!(r"{header}(?:[^\n]*\n){{0,{within}}}?[^\n]*?(?P<bkey>{kc}+)");
-    Ok(format!(
-        r"(?i:{inline}|{block}){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
-        value = spec.value
-    ))
+        .join("|")
 }
 
 impl NamedKey {
-    pub fn new(spec: &NamedSpec) -> NamedKey {
+    pub fn new(spec: &NamedSpec) -> Result<NamedKey, String> {
+        validate(spec)?;
         let words: Vec<String> = if spec.key.is_empty() {
             DEFAULT_KEY_WORDS.iter().map(|w| w.to_string()).collect()
         } else {
             spec.key.iter().map(|w| w.to_ascii_lowercase()).collect()
         };
-        NamedKey { key_words: words }
+        let kc = KEY_CHAR;
+        // `mailgun:`, `[mailgun]`, `"mailgun": {`, `<mailgun>`, `provider "mailgun" {`
+        let header = format!(
+            r#"(?im)^[ \t]*(?:[A-Za-z0-9_-]+[ \t]+)?[\[<"']?{kc}*(?:{names}){kc}*[\]>"']?[ \t]*[:=]?[ \t]*[{{(]?[ \t]*\r?$"#,
+            names = names(spec)
+        );
+        let pair = format!(
+            r"(?i:(?P<key>{kc}+)){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
+            value = spec.value
+        );
+        let lazy = |p: &str| LazyRegex::new(p).map(|(re, _)| re);
+        Ok(NamedKey {
+            key_words: words,
+            names: spec
+                .names
+                .iter()
+                .map(|n| key_words(n.as_bytes()).collect())
+                .collect(),
+            header: lazy(&header)?,
+            pair: lazy(&pair)?,
+            within: spec.within.unwrap_or(4),
+        })
     }
 
     /// Whether `key` says it holds a secret: it contains one of the key words, and none of its
-    /// words names a digest, an identifier or a location.
+    /// words (other than the provider's own) names a digest, an identifier or a location.
     pub fn accepts(&self, key: &[u8]) -> bool {
         let lower = key.to_ascii_lowercase();
         if !self
@@ -156,7 +189,79 @@ impl NamedKey {
         {
             return false;
         }
-        !key_words(key).any(|w| NOT_SECRET_WORDS.contains(&w.as_str()))
+        let words: Vec<String> = key_words(key).collect();
+        let own: Vec<&String> = self.names.iter().flatten().collect();
+        !words
+            .iter()
+            .any(|w| NOT_SECRET_WORDS.contains(&w.as_str()) && !own.contains(&w))
+    }
+
+    /// Whether `text` names the provider starting at the start of one of its words, so
+    /// `kit_api` is found in `KIT_API_KEY` and `kitApiKey` but not in `TOOLKIT_API_KEY`, nor
+    /// `lark` in `CLARK_APP`. Separators and case changes do not count (`chatwork` is in
+    /// `X-ChatWorkToken`, `mailgun` in `MAILGUNKEY`).
+    pub fn names_in(&self, text: &[u8]) -> bool {
+        let mut joined = String::new();
+        let mut starts = Vec::new();
+        for word in key_words(text) {
+            starts.push(joined.len());
+            joined.push_str(&word);
+        }
+        self.names.iter().any(|name| {
+            let name = name.concat();
+            !name.is_empty()
+                && starts
+                    .iter()
+                    .any(|&at| joined[at..].starts_with(name.as_str()))
+        })
+    }
+
+    /// Feeds `found` the (key, value) spans of the matches whose key says it holds a secret.
+    /// `inline`: the key itself must name the provider.
+    pub fn find_pairs<'h>(
+        &self,
+        matches: impl Iterator<Item = regex::bytes::Captures<'h>>,
+        inline: bool,
+        mut found: impl FnMut(Range<usize>, Range<usize>),
+    ) {
+        for caps in matches {
+            let (Some(key), Some(value)) = (caps.name("key"), caps.name("value")) else {
+                continue;
+            };
+            if self.accepts(key.as_bytes()) && (!inline || self.names_in(key.as_bytes())) {
+                found(key.range(), value.range());
+            }
+        }
+    }
+
+    /// The block form: below each header naming the provider, the pairs on the next `within`
+    /// lines. Each key is judged on its own, so an identifier of the same shape above the
+    /// secret does not hide it.
+    pub fn find_in_blocks(&self, text: &[u8], mut found: impl FnMut(Range<usize>, Range<usize>)) {
+        for header in self.header.get().find_iter(text) {
+            if !self.names_in(header.as_bytes()) {
+                continue;
+            }
+            let start = memchr::memchr(b'\n', &text[header.end()..])
+                .map_or(text.len(), |i| header.end() + i + 1);
+            let mut end = start;
+            for _ in 0..=self.within {
+                match memchr::memchr(b'\n', &text[end..]) {
+                    Some(i) => end += i + 1,
+                    None => {
+                        end = text.len();
+                        break;
+                    }
+                }
+            }
+            let block = &text[start..end];
+            self.find_pairs(self.pair.get().captures_iter(block), false, |k, v| {
+                found(
+                    start + k.start..start + k.end,
+                    start + v.start..start + v.end,
+                )
+            });
+        }
     }
 }
 
@@ -199,18 +304,20 @@ mod tests {
         }
     }
 
+    /// The (key, value) pairs a named rule accepts in `text`, inline or in a block.
     fn find(text: &str) -> Option<(String, String)> {
         let s = spec("[0-9a-f]{32}");
-        let re = crate::rules::compile_regex(&regex(&s).unwrap()).unwrap();
-        let key = NamedKey::new(&s);
-        re.captures_iter(text.as_bytes()).find_map(|c| {
-            let k = c.name("key").or_else(|| c.name("bkey")).unwrap();
-            key.accepts(k.as_bytes()).then(|| {
-                (
-                    String::from_utf8_lossy(k.as_bytes()).into_owned(),
-                    String::from_utf8_lossy(&c["value"]).into_owned(),
-                )
-            })
+        let inline = crate::rules::compile_regex(&regex(&s).unwrap()).unwrap();
+        let named = NamedKey::new(&s).unwrap();
+        let text = text.as_bytes();
+        let mut found = Vec::new();
+        named.find_pairs(inline.captures_iter(text), true, |k, v| found.push((k, v)));
+        named.find_in_blocks(text, |k, v| found.push((k, v)));
+        found.into_iter().next().map(|(k, v)| {
+            (
+                String::from_utf8_lossy(&text[k]).into_owned(),
+                String::from_utf8_lossy(&text[v]).into_owned(),
+            )
         })
     }
 
@@ -246,6 +353,8 @@ mod tests {
             format!("[mailgun]\nregion = eu\napi_key = \"{V}\""),
             format!("\"mailgun\": {{\n  \"webhookSigningKey\": \"{V}\"\n}}"),
             format!("provider \"mailgun\" {{\n  api_key = \"{V}\"\n}}"),
+            format!("mailgun:\n  app_id: {V}\n  app_secret: {V}\n"),
+            format!("MAILGUNKEY={V}"),
         ] {
             assert_eq!(find(&text).map(|(_, v)| v), Some(V.to_string()), "{text}");
         }
@@ -260,6 +369,8 @@ mod tests {
             format!("mailgun:\n  webhook_id: {V}\n"),
             format!("mailgun:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  e: 5\n  secret: {V}\n"),
             format!("MAILGUN_KEY={V}0"),
+            format!("NOTMAILGUN_KEY={V}"),
+            format!("mailgun:\n  app_id: {V}\n"),
         ] {
             assert_eq!(find(&text), None, "{text}");
         }
