@@ -16,6 +16,13 @@ use std::cell::RefCell;
 /// Anchors per Teddy searcher: beyond this its false candidates cost more than a second pass.
 const GROUP_SIZE: usize = 16;
 
+/// Teddy passes worth making: each reads every byte, and past this many one automaton pass
+/// (about half a gigabyte a second whatever the number of keywords) is cheaper.
+const MAX_GROUPS: usize = 6;
+
+/// Beyond this many keywords the automaton is used without trying anchors.
+const MAX_ANCHORED_KEYWORDS: usize = 400;
+
 /// Longest anchor taken from a keyword. Teddy looks at most at this many leading bytes.
 const ANCHOR_LEN: usize = 4;
 
@@ -70,9 +77,14 @@ impl KeywordSearch {
         let engine = if lowered.is_empty() {
             Engine::Empty
         } else {
-            match Anchored::new(&lowered) {
-                Some(anchored) => Engine::Anchored(anchored),
-                None => Engine::Automaton(automaton(&lowered)),
+            // Choosing anchors for many keywords costs more than it can save: so many keywords
+            // need more anchors than MAX_GROUPS searchers hold.
+            let anchored = (lowered.len() <= MAX_ANCHORED_KEYWORDS)
+                .then(|| Anchored::new(&lowered))
+                .flatten();
+            match anchored {
+                Some(anchored) if anchored.groups.len() <= MAX_GROUPS => Engine::Anchored(anchored),
+                _ => Engine::Automaton(automaton(&lowered)),
             }
         };
         KeywordSearch {
@@ -92,14 +104,10 @@ impl KeywordSearch {
         match &self.engine {
             Engine::Empty => {}
             Engine::Automaton(ac) => {
-                for m in ac.find_overlapping_iter(data) {
-                    hits.push(Hit {
-                        start: m.start(),
-                        end: m.end(),
-                        keyword: m.pattern().as_usize(),
-                    });
-                }
-                hits.sort_unstable();
+                LOWERED.with(|buffer| {
+                    let mut lowered = buffer.borrow_mut();
+                    automaton_find_all(ac, data, &mut lowered, &mut hits);
+                });
             }
             Engine::Anchored(anchored) => {
                 LOWERED.with(|buffer| {
@@ -112,10 +120,25 @@ impl KeywordSearch {
     }
 }
 
+/// The automaton runs over a lower-cased copy of each block: with case folded beforehand it
+/// needs no upper-case transitions, so its table is smaller and stays in cache.
+fn automaton_find_all(ac: &AhoCorasick, data: &[u8], lowered: &mut Vec<u8>, hits: &mut Vec<Hit>) {
+    lowered.clear();
+    lowered.extend(data.iter().map(u8::to_ascii_lowercase));
+    for m in ac.find_overlapping_iter(lowered.as_slice()) {
+        hits.push(Hit {
+            start: m.start(),
+            end: m.end(),
+            keyword: m.pattern().as_usize(),
+        });
+    }
+    hits.sort_unstable();
+}
+
 fn automaton(keywords: &[Vec<u8>]) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(true)
+        .byte_classes(true)
         .kind(Some(AhoCorasickKind::DFA))
         .build(keywords)
         .expect("keywords are plain literals")

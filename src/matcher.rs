@@ -323,7 +323,26 @@ impl Matcher {
                 if matches!(&open[rule], Some(r) if pos >= r.start && hit.end <= r.end) {
                     continue;
                 }
-                let region = if self.rules[rule].multiline {
+                if let Some(named) = &self.rules[rule].named {
+                    if !named.hit_may_match(&data[line.clone()], pos - line.start) {
+                        continue;
+                    }
+                }
+                let region = if let Some(named) = &self.rules[rule].named {
+                    // The key's line, and the lines below a header that the block form reads
+                    // (a value on the next line included).
+                    let mut end = line.end;
+                    for _ in 0..named.within + 1 {
+                        match memchr::memchr(b'\n', &data[(end + 1).min(data.len())..]) {
+                            Some(i) if end < data.len() => end = end + 1 + i,
+                            _ => {
+                                end = data.len();
+                                break;
+                            }
+                        }
+                    }
+                    line.start.max(pos.saturating_sub(LINE_WINDOW))..end.min(pos + LINE_WINDOW)
+                } else if self.rules[rule].multiline {
                     line.start.max(pos.saturating_sub(LINE_WINDOW))
                         ..data.len().min(pos + MULTILINE_WINDOW)
                 } else {

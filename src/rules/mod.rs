@@ -219,6 +219,15 @@ impl LazyRegex {
         ))
     }
 
+    /// A regex from a built-in pack, which the test suite has parsed and compiled: loading does
+    /// not parse it again (parsing a thousand regexes would dominate a hook's run time).
+    pub fn unchecked(pattern: &str) -> LazyRegex {
+        LazyRegex {
+            pattern: pattern.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn get(&self) -> &Regex {
         // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
         self.compiled.get_or_init(|| {
@@ -250,15 +259,32 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> 
 
 /// Parses one pack's text. `file` names it in errors.
 pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
+    parse_pack_as(file, text, Trust::Validate)
+}
+
+/// Whether a pack's regexes are parsed when it loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// A user's pack: every regex is parsed now, so a bad one fails before scanning starts.
+    Validate,
+    /// A built-in pack: the test suite parsed and compiled every regex of it.
+    BuiltIn,
+}
+
+fn parse_pack_as(file: &str, text: &str, trust: Trust) -> Result<Vec<Rule>> {
     let pack: PackSpec = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
     pack.rule
         .into_iter()
-        .map(|spec| compile_spec(file, spec))
+        .map(|spec| compile_spec_as(file, spec, trust))
         .collect()
 }
 
 /// Validates and compiles one rule; `file` names its pack in errors.
-pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
+pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
+    compile_spec_as(file, spec, Trust::Validate)
+}
+
+fn compile_spec_as(file: &str, mut spec: RuleSpec, trust: Trust) -> Result<Rule> {
     let fail = |message: String| Error::Rule {
         file: file.to_string(),
         id: spec.id.clone(),
@@ -281,6 +307,9 @@ pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
                 return Err(fail(
                     "a `named` rule's secret is its value; drop `secret_group`".into(),
                 ));
+            }
+            if trust == Trust::Validate {
+                named::validate(named_spec).map_err(fail)?;
             }
             spec.regex = named::regex(named_spec).map_err(fail)?;
             if spec.keywords.is_empty() && !spec.no_keywords {
@@ -305,16 +334,15 @@ pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
         return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
     }
     let pattern = escape_aware(&spec.regex);
-    let (regex, captures_len) =
-        LazyRegex::new(&pattern).map_err(|e| fail(format!("bad regex: {e}")))?;
-    if let Some(group) = spec.secret_group {
-        if group >= captures_len {
-            return Err(fail(format!(
-                "secret_group {group} but the regex has only {} groups",
-                captures_len - 1
-            )));
+    let regex = match trust {
+        Trust::BuiltIn => LazyRegex::unchecked(&pattern),
+        Trust::Validate => {
+            let (regex, captures_len) =
+                LazyRegex::new(&pattern).map_err(|e| fail(format!("bad regex: {e}")))?;
+            check_group(spec.secret_group, captures_len).map_err(fail)?;
+            regex
         }
-    }
+    };
     let check = match &spec.check {
         None => None,
         Some(name) => {
@@ -372,6 +400,17 @@ pub fn compile_spec(file: &str, mut spec: RuleSpec) -> Result<Rule> {
     })
 }
 
+/// `secret_group` must name a group the regex has (`groups` counts the whole match too).
+fn check_group(secret_group: Option<usize>, groups: usize) -> std::result::Result<(), String> {
+    match secret_group {
+        Some(group) if group >= groups => Err(format!(
+            "secret_group {group} but the regex has only {} groups",
+            groups - 1
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A token right after an escape sequence (`\n`, `\t`, `\r` in JSON strings, logs and
 /// notebooks) must match: a regex that opens with `\b` sees the `n` of `\n` as a word character
 /// and misses it. The opening `\b` also accepts the end of such an escape; the escape is consumed,
@@ -397,7 +436,7 @@ fn escape_aware(pattern: &str) -> String {
 pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
     for (file, text) in BUILTIN_PACKS {
-        rules.extend(parse_pack(file, text)?);
+        rules.extend(parse_pack_as(file, text, Trust::BuiltIn)?);
     }
     for path in extra_packs {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -468,6 +507,25 @@ mod tests {
                     BUILTIN_PACKS.iter().any(|(file, _)| *file == path),
                     "{path} is not in BUILTIN_PACKS"
                 );
+            }
+        }
+    }
+
+    /// What loading skips for built-in packs: every regex parses, every group exists, and
+    /// every regex (the named rules' block and pair regexes too) compiles within the limits.
+    #[test]
+    fn builtin_packs_validate_and_compile() {
+        for (file, text) in BUILTIN_PACKS {
+            let rules = parse_pack(file, text).unwrap();
+            for rule in &rules {
+                compile_regex(rule.regex.as_str())
+                    .unwrap_or_else(|e| panic!("{file}: rule {}: {e}", rule.id));
+                if let Some(named) = &rule.named {
+                    for re in [&named.header, &named.pair] {
+                        compile_regex(re.as_str())
+                            .unwrap_or_else(|e| panic!("{file}: rule {}: {e}", rule.id));
+                    }
+                }
             }
         }
     }

@@ -108,7 +108,7 @@ const VALUE_END: &str = r"(?:[^A-Za-z0-9_+/=-]|$)";
 /// The rule's own regex, the inline form: a key that names the provider, its value in group
 /// `value`, the key in group `key`.
 pub fn regex(spec: &NamedSpec) -> Result<String, String> {
-    validate(spec)?;
+    check_names(spec)?;
     let kc = KEY_CHAR;
     Ok(format!(
         r"(?i:(?P<key>{kc}*(?:{names}){kc}*)){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
@@ -117,7 +117,13 @@ pub fn regex(spec: &NamedSpec) -> Result<String, String> {
     ))
 }
 
-fn validate(spec: &NamedSpec) -> Result<(), String> {
+/// Checks what `regex` only assumes: the value regex parses and has no groups.
+pub fn validate(spec: &NamedSpec) -> Result<(), String> {
+    check_names(spec)?;
+    check_value(spec)
+}
+
+fn check_names(spec: &NamedSpec) -> Result<(), String> {
     if spec.names.is_empty() {
         return Err("named: `names` is empty".into());
     }
@@ -126,6 +132,10 @@ fn validate(spec: &NamedSpec) -> Result<(), String> {
             "named: name {n:?} must be ASCII of 3 or more characters"
         ));
     }
+    Ok(())
+}
+
+fn check_value(spec: &NamedSpec) -> Result<(), String> {
     let value_hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -148,7 +158,7 @@ fn names(spec: &NamedSpec) -> String {
 
 impl NamedKey {
     pub fn new(spec: &NamedSpec) -> Result<NamedKey, String> {
-        validate(spec)?;
+        check_names(spec)?;
         let words: Vec<String> = if spec.key.is_empty() {
             DEFAULT_KEY_WORDS.iter().map(|w| w.to_string()).collect()
         } else {
@@ -164,7 +174,7 @@ impl NamedKey {
             r"(?i:(?P<key>{kc}+)){ASSIGNMENT}(?P<value>{value}){VALUE_END}",
             value = spec.value
         );
-        let lazy = |p: &str| LazyRegex::new(p).map(|(re, _)| re);
+        let lazy = |p: &str| Ok::<_, String>(LazyRegex::unchecked(p));
         Ok(NamedKey {
             key_words: words,
             names: spec
@@ -214,6 +224,53 @@ impl NamedKey {
                     .iter()
                     .any(|&at| joined[at..].starts_with(name.as_str()))
         })
+    }
+
+    /// Whether a keyword hit at `hit` (a provider name) can start a match at all, judged from
+    /// its line alone: the name starts a word, and either the identifier around it says it
+    /// holds a secret (inline form) or the line is a block header. Most mentions of a provider
+    /// (`github.com`, `probably`, prose) are turned away here before any regex runs.
+    pub fn hit_may_match(&self, line: &[u8], hit: usize) -> bool {
+        let is_key = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$' | b'-');
+        if hit > 0 {
+            let (prev, cur) = (line[hit - 1], line[hit]);
+            let camel =
+                (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && cur.is_ascii_uppercase();
+            if prev.is_ascii_alphanumeric() && !camel {
+                return false;
+            }
+        }
+        let start = line[..hit]
+            .iter()
+            .rposition(|&b| !is_key(b))
+            .map_or(0, |i| i + 1);
+        let end = line[hit..]
+            .iter()
+            .position(|&b| !is_key(b))
+            .map_or(line.len(), |i| hit + i);
+        let ident = line[start..end].to_ascii_lowercase();
+        if self
+            .key_words
+            .iter()
+            .any(|w| memchr::memmem::find(&ident, w.as_bytes()).is_some())
+        {
+            return true;
+        }
+        // A header: at most a word and quotes or a bracket before, an opener after.
+        let after = &line[end..];
+        let after_ok = after.iter().all(|&b| {
+            matches!(
+                b,
+                b'"' | b'\'' | b']' | b'>' | b':' | b'=' | b'{' | b'(' | b' ' | b'\t' | b'\r'
+            )
+        });
+        let before = line[..start].trim_ascii_start();
+        let before_ok = before.len() <= 40
+            && before.iter().all(|&b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'_' | b'-' | b' ' | b'\t' | b'"' | b'\'' | b'[' | b'<')
+            });
+        after_ok && before_ok
     }
 
     /// Feeds `found` the (key, value) spans of the matches whose key says it holds a secret.
