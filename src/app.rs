@@ -495,7 +495,7 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
     if common.format == Format::Json {
         let list: Vec<_> = rules
             .iter()
-            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.check.is_some_and(|c| c.is_format_check()), "description": r.description, "pack": r.pack}))
+            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.verifies_format(), "description": r.description, "pack": r.pack}))
             .collect();
         let _ = writeln!(
             out,
@@ -506,6 +506,7 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
         for r in &rules {
             let check = match r.check {
                 Some(c) if c.is_format_check() => c.name(),
+                _ if r.decodes.is_some() => "decodes",
                 _ => "-",
             };
             let _ = writeln!(
@@ -521,10 +522,7 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
             "{} rules from {} providers ({} verify a checksum or inner structure offline)",
             rules.len(),
             providers.len(),
-            rules
-                .iter()
-                .filter(|r| r.check.is_some_and(|c| c.is_format_check()))
-                .count()
+            rules.iter().filter(|r| r.verifies_format()).count()
         );
     }
     Ok(Verdict::Clean)

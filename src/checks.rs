@@ -10,6 +10,12 @@ use base64::Engine;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     GithubCrc32,
+    Crc32Base62,
+    OpenaiMarker,
+    AnthropicKey,
+    AzureDevopsPat,
+    AwsKeyId,
+    PypiMacaroon,
     Jwt,
     PrivateIpv4,
     PrivateIpv6,
@@ -35,6 +41,12 @@ impl Check {
     pub fn from_name(name: &str) -> Option<Check> {
         Some(match name {
             "github-crc32" => Check::GithubCrc32,
+            "crc32-base62" => Check::Crc32Base62,
+            "openai-marker" => Check::OpenaiMarker,
+            "anthropic-key" => Check::AnthropicKey,
+            "azure-devops-pat" => Check::AzureDevopsPat,
+            "aws-key-id" => Check::AwsKeyId,
+            "pypi-macaroon" => Check::PypiMacaroon,
             "jwt" => Check::Jwt,
             "private-ipv4" => Check::PrivateIpv4,
             "private-ipv6" => Check::PrivateIpv6,
@@ -52,6 +64,12 @@ impl Check {
     pub fn name(self) -> &'static str {
         match self {
             Check::GithubCrc32 => "github-crc32",
+            Check::Crc32Base62 => "crc32-base62",
+            Check::OpenaiMarker => "openai-marker",
+            Check::AnthropicKey => "anthropic-key",
+            Check::AzureDevopsPat => "azure-devops-pat",
+            Check::AwsKeyId => "aws-key-id",
+            Check::PypiMacaroon => "pypi-macaroon",
             Check::Jwt => "jwt",
             Check::PrivateIpv4 => "private-ipv4",
             Check::PrivateIpv6 => "private-ipv6",
@@ -67,12 +85,27 @@ impl Check {
     /// Whether the check verifies a token's own checksum or inner structure (what lets a rule
     /// reject a look-alike offline), rather than judging a value by its context.
     pub fn is_format_check(self) -> bool {
-        matches!(self, Check::GithubCrc32 | Check::Jwt)
+        matches!(
+            self,
+            Check::GithubCrc32
+                | Check::Crc32Base62
+                | Check::OpenaiMarker
+                | Check::AnthropicKey
+                | Check::AzureDevopsPat
+                | Check::AwsKeyId
+                | Check::PypiMacaroon
+                | Check::Jwt
+        )
     }
 
     pub fn verify(self, secret: &[u8], ctx: &CheckContext<'_>) -> bool {
         match self {
-            Check::GithubCrc32 => github_crc32(secret),
+            Check::GithubCrc32 | Check::Crc32Base62 => crc32_base62(secret),
+            Check::OpenaiMarker => openai_marker(secret),
+            Check::AnthropicKey => anthropic_key(secret),
+            Check::AzureDevopsPat => azure_devops_pat(secret),
+            Check::AwsKeyId => aws_key_id(secret),
+            Check::PypiMacaroon => pypi_macaroon(secret),
             Check::Jwt => jwt(secret),
             Check::PrivateIpv4 => private_ipv4(secret, ctx),
             Check::PrivateIpv6 => private_ipv6(secret, ctx),
@@ -88,17 +121,18 @@ impl Check {
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Classic GitHub tokens end in the base62 CRC32 of their 30 random characters, which tells a
-/// real token from a look-alike (a fixture with `000000` at the end, a truncated paste).
-fn github_crc32(secret: &[u8]) -> bool {
+/// Classic GitHub tokens, and npm's tokens made the same way, end in the base62 CRC32 of the
+/// random characters before it, which tells a real token from a look-alike (a fixture with
+/// `000000` at the end, a truncated paste). The body is what follows the prefix's `_`.
+fn crc32_base62(secret: &[u8]) -> bool {
     let Some(underscore) = secret.iter().position(|&b| b == b'_') else {
         return false;
     };
     let body = &secret[underscore + 1..];
-    if body.len() != 36 {
+    if body.len() < 7 {
         return false;
     }
-    let (random, checksum) = body.split_at(30);
+    let (random, checksum) = body.split_at(body.len() - 6);
     let mut n = crc32fast::hash(random);
     let mut expected = [b'0'; 6];
     for slot in expected.iter_mut().rev() {
@@ -106,6 +140,78 @@ fn github_crc32(secret: &[u8]) -> bool {
         n /= 62;
     }
     n == 0 && expected == checksum
+}
+
+/// OpenAI keys carry `T3BlbkFJ` (base64 of "OpenAI") between their random halves; in a legacy
+/// `sk-` + 48 key it sits at a fixed place, so other providers' `sk-` keys of that length fail.
+fn openai_marker(secret: &[u8]) -> bool {
+    const MARKER: &[u8] = b"T3BlbkFJ";
+    match secret.strip_prefix(b"sk-") {
+        Some(body) if body.len() == 48 && body.iter().all(u8::is_ascii_alphanumeric) => {
+            &body[20..28] == MARKER
+        }
+        Some(_) => memchr::memmem::find(secret, MARKER).is_some(),
+        None => false,
+    }
+}
+
+/// Anthropic's API and admin keys end in `AA` after their random part.
+fn anthropic_key(secret: &[u8]) -> bool {
+    secret.starts_with(b"sk-ant-") && secret.ends_with(b"AA")
+}
+
+/// Azure DevOps' 84-character personal access tokens carry the signature `AZDO` at characters
+/// 77 to 80; the older 52-character tokens are lower-case base32.
+fn azure_devops_pat(secret: &[u8]) -> bool {
+    match secret.len() {
+        84 => &secret[76..80] == b"AZDO",
+        52 => secret
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(b)),
+        _ => false,
+    }
+}
+
+/// An AWS access key id encodes its account: the 16 base32 characters after the 4-letter
+/// prefix hold, in their first 6 bytes shifted by 7 bits, a 40-bit number that must be a
+/// 12-digit account id.
+fn aws_key_id(secret: &[u8]) -> bool {
+    if secret.len() != 20 {
+        return false;
+    }
+    let mut bits: u128 = 0;
+    for &b in &secret[4..] {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'2'..=b'7' => b - b'2' + 26,
+            _ => return false,
+        };
+        bits = (bits << 5) | u128::from(value);
+    }
+    // 80 bits; the first 48 of them, masked and shifted.
+    let first48 = (bits >> 32) as u64;
+    let account = (first48 & 0x7fff_ffff_ff80) >> 7;
+    account <= 999_999_999_999
+}
+
+/// A PyPI token is a binary macaroon in base64url: version 2, a location field naming
+/// pypi.org or test.pypi.org, then an identifier field.
+fn pypi_macaroon(secret: &[u8]) -> bool {
+    let Some(body) = secret.strip_prefix(b"pypi-") else {
+        return false;
+    };
+    let Some(bytes) = decode_base64_any(body) else {
+        return false;
+    };
+    let [2, 1, len, rest @ ..] = bytes.as_slice() else {
+        return false;
+    };
+    let len = usize::from(*len);
+    if rest.len() <= len {
+        return false;
+    }
+    let location = &rest[..len];
+    (location == b"pypi.org" || location == b"test.pypi.org") && rest[len] == 2
 }
 
 fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
@@ -122,15 +228,23 @@ fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// A JWT's header is base64url JSON naming its algorithm.
+/// A JWT's header is base64url JSON naming its algorithm, and its payload (when there is one)
+/// is a JSON object too.
 fn jwt(secret: &[u8]) -> bool {
-    let header = secret.split(|&b| b == b'.').next().unwrap_or_default();
-    let Some(decoded) = decode_base64_any(header) else {
+    let mut parts = secret.split(|&b| b == b'.');
+    let header = parts.next().unwrap_or_default();
+    let json = |part: &[u8]| {
+        decode_base64_any(part).and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+    };
+    let Some(serde_json::Value::Object(map)) = json(header) else {
         return false;
     };
-    match serde_json::from_slice::<serde_json::Value>(&decoded) {
-        Ok(serde_json::Value::Object(map)) => map.contains_key("alg"),
-        _ => false,
+    if !map.contains_key("alg") {
+        return false;
+    }
+    match parts.next() {
+        None | Some(b"") => true,
+        Some(payload) => matches!(json(payload), Some(serde_json::Value::Object(_))),
     }
 }
 
@@ -626,10 +740,42 @@ mod tests {
             n /= 62;
         }
         let token = [b"ghp_".as_slice(), random, &sum].concat();
-        assert!(github_crc32(&token));
+        assert!(crc32_base62(&token));
         let mut bad = token.clone();
         bad[39] = if bad[39] == b'a' { b'b' } else { b'a' };
-        assert!(!github_crc32(&bad));
+        assert!(!crc32_base62(&bad));
+    }
+
+    #[test]
+    fn format_checks_tell_tokens_from_look_alikes() {
+        let legacy_openai = format!(
+            "sk-{}T3BlbkFJ{}",
+            "a1B2c3D4e5F6g7H8i9J0", "k1L2m3N4o5P6q7R8s9T0"
+        );
+        assert!(openai_marker(legacy_openai.as_bytes()));
+        assert!(!openai_marker(
+            b"sk-a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0u1V2w3X4"
+        ));
+        assert!(anthropic_key(b"sk-ant-api03-xYz123AA"));
+        assert!(!anthropic_key(b"sk-ant-api03-xYz123Ab"));
+        let azdo = format!("{}AZDO{}", "a".repeat(76), "b1c2");
+        assert!(azure_devops_pat(azdo.as_bytes()));
+        assert!(!azure_devops_pat(
+            format!("{}AZDX{}", "a".repeat(76), "b1c2").as_bytes()
+        ));
+        assert!(azure_devops_pat(
+            b"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
+        ));
+        // Account ids computed by hand for these two made-up key ids.
+        assert!(aws_key_id(b"AKIAUJZDEGXDNCF32EPF"));
+        assert!(!aws_key_id(b"AKIAPFT7V4SEH2KVJ72C"));
+        assert!(pypi_macaroon(b"pypi-AgEIcHlwaS5vcmcCEDcuWcGpL6PzDPyuLN5IoosAAAYg1aIcN6o7heV7n1S4Httr2iLMtkBo8hgntQgdgHTIGOM"));
+        assert!(!pypi_macaroon(
+            b"pypi-AgEHcHlwaS5jbwIQ6fQJMAN72cYUgaENCw3_HA"
+        ));
+        // header {"alg":"HS256"}; payload {"sub":"1"} or not JSON
+        assert!(jwt(b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"));
+        assert!(!jwt(b"eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln"));
     }
 
     #[test]

@@ -170,6 +170,7 @@ fn map_rule(file: &str, value: &Value) -> Result<(Rule, Vec<Allow>)> {
         secret_group: None,
         min_entropy: None,
         check: None,
+        decodes: None,
         multiline: false,
         placeholders: false,
         generic: false,

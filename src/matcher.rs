@@ -440,6 +440,9 @@ impl Matcher {
         if rule.placeholders && looks_like_placeholder(secret) {
             return false;
         }
+        if rule.decodes.as_ref().is_some_and(|d| !d.verify(secret)) {
+            return false;
+        }
         if let Some(check) = rule.check {
             // The line around the secret, within the search window (see `scan_fragment`).
             let from = span.start.saturating_sub(LINE_WINDOW);

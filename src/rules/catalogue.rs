@@ -25,13 +25,12 @@ pub fn markdown(rules: &[Rule]) -> String {
     }
     let mut out = String::new();
     let _ = writeln!(out, "{START_MARKER}");
-    let _ =
-        writeln!(
+    let _ = writeln!(
         out,
         "\n{} rules from {} providers; {} rules verify a checksum or inner structure offline.\n",
         rules.len(),
         providers(rules).len(),
-        rules.iter().filter(|r| r.check.is_some_and(|c| c.is_format_check())).count()
+        rules.iter().filter(|r| r.verifies_format()).count()
     );
     let _ = writeln!(out, "| pack | rules | providers |");
     let _ = writeln!(out, "|---|---:|---:|");
@@ -51,9 +50,11 @@ pub fn markdown(rules: &[Rule]) -> String {
             (a.provider.to_lowercase(), &a.id).cmp(&(b.provider.to_lowercase(), &b.id))
         });
         for rule in list {
-            let check = rule
-                .check
-                .map_or(String::new(), |c| format!("`{}`", c.name()));
+            let check = match (rule.check, &rule.decodes) {
+                (Some(c), _) => format!("`{}`", c.name()),
+                (None, Some(_)) => "`decodes`".to_string(),
+                (None, None) => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} |",

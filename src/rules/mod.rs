@@ -13,8 +13,10 @@ use crate::error::{Error, Result};
 
 pub mod catalogue;
 pub mod named;
+pub mod structure;
 
 pub use named::{NamedKey, NamedSpec};
+pub use structure::{Structure, StructureSpec};
 
 /// A built-in pack: its path as messages name it, and its text.
 macro_rules! pack {
@@ -126,6 +128,8 @@ pub struct RuleSpec {
     pub secret_group: Option<usize>,
     pub min_entropy: Option<f64>,
     pub check: Option<String>,
+    /// What the secret decodes to (see `structure.rs`).
+    pub decodes: Option<StructureSpec>,
     #[serde(default)]
     pub multiline: bool,
     #[serde(default = "yes")]
@@ -165,6 +169,8 @@ pub struct Rule {
     pub secret_group: Option<usize>,
     pub min_entropy: Option<f64>,
     pub check: Option<Check>,
+    /// The secret's inner structure, verified offline.
+    pub decodes: Option<Structure>,
     pub multiline: bool,
     /// Set for named rules: the key the regex matched must pass this.
     pub named: Option<NamedKey>,
@@ -179,6 +185,13 @@ pub struct Rule {
     pub pack: String,
     /// Only run on paths matching this.
     pub path: Option<Regex>,
+}
+
+impl Rule {
+    /// Whether the rule verifies its token's checksum or inner structure offline.
+    pub fn verifies_format(&self) -> bool {
+        self.decodes.is_some() || self.check.is_some_and(|c| c.is_format_check())
+    }
 }
 
 /// A rule's regex, checked when the rule is loaded but compiled the first time a keyword wakes
@@ -349,6 +362,10 @@ fn compile_spec_as(file: &str, mut spec: RuleSpec, trust: Trust) -> Result<Rule>
             Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?)
         }
     };
+    let decodes = match spec.decodes.clone() {
+        Some(d) => Some(Structure::new(d).map_err(fail)?),
+        None => None,
+    };
     let path = match &spec.path {
         Some(pattern) => {
             Some(compile_regex(pattern).map_err(|e| fail(format!("bad path regex: {e}")))?)
@@ -388,6 +405,7 @@ fn compile_spec_as(file: &str, mut spec: RuleSpec, trust: Trust) -> Result<Rule>
         secret_group: spec.secret_group,
         min_entropy: spec.min_entropy,
         check,
+        decodes,
         // A named rule's block form and next-line values span lines.
         multiline: spec.multiline || spec.named.is_some(),
         placeholders: spec.placeholders,
