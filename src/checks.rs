@@ -24,6 +24,7 @@ pub enum Check {
     Password,
     TokenValue,
     TokenShape,
+    PasswordShape,
     UriPassword,
 }
 
@@ -56,6 +57,7 @@ impl Check {
             "token-value" => Check::TokenValue,
             "uri-password" => Check::UriPassword,
             "token-shape" => Check::TokenShape,
+            "password-shape" => Check::PasswordShape,
             _ => return None,
         })
     }
@@ -79,6 +81,7 @@ impl Check {
             Check::TokenValue => "token-value",
             Check::UriPassword => "uri-password",
             Check::TokenShape => "token-shape",
+            Check::PasswordShape => "password-shape",
         }
     }
 
@@ -115,6 +118,7 @@ impl Check {
             Check::TokenValue => assigned_value(secret, ctx) && token_value(secret),
             Check::UriPassword => uri_password(secret, ctx),
             Check::TokenShape => token_value(secret),
+            Check::PasswordShape => password(secret),
         }
     }
 }
@@ -495,7 +499,10 @@ fn basic_auth(secret: &[u8]) -> bool {
     };
     // The RFC 7617 example (`Aladdin:open sesame`) and its variants are documentation.
     let documented = user.eq_ignore_ascii_case("aladdin");
+    // `Basic eyJ…` is a JWT's JSON header pasted under the wrong scheme, not user:password.
+    let json = text.starts_with('{');
     !documented
+        && !json
         && !user.is_empty()
         && pass.len() >= 3
         && text.chars().all(|c| c.is_ascii_graphic() || c == ' ')
@@ -516,7 +523,18 @@ fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
         return false;
     }
     let mut rest = trim_end(before);
-    for separator in [b":=".as_slice(), b"=>", b"=", b":"] {
+    for separator in [
+        b":::=".as_slice(),
+        b"::=",
+        b":=",
+        b"?=",
+        b"+=",
+        b".=",
+        b"=>",
+        b"<-",
+        b"=",
+        b":",
+    ] {
         if let Some(stripped) = rest.strip_suffix(separator) {
             rest = stripped;
             break;

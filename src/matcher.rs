@@ -8,7 +8,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use base64::Engine;
 
 use crate::checks::CheckContext;
-use crate::filters::{entropy, looks_like_placeholder};
+use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
 use crate::finding::{fingerprint, Finding};
 use crate::keywords::KeywordSearch;
 use crate::rules::{Rule, MULTILINE_WINDOW};
@@ -437,10 +437,15 @@ impl Matcher {
         if rule.allow.iter().any(|re| re.is_match(secret)) {
             return false;
         }
-        if rule.placeholders && looks_like_placeholder(secret) {
+        if rule.decodes.as_ref().is_some_and(|d| !d.verify(secret)) {
             return false;
         }
-        if rule.decodes.as_ref().is_some_and(|d| !d.verify(secret)) {
+        // A token whose checksum or structure verifies is real even when it happens to hold a
+        // placeholder word; its shape must still not be a stand-in.
+        let verified = rule.verifies_format();
+        if rule.placeholders
+            && (looks_like_stand_in(secret) || (!verified && has_placeholder_word(secret)))
+        {
             return false;
         }
         if let Some(check) = rule.check {
