@@ -454,6 +454,71 @@ mod tests {
         assert_eq!(fallback.find_all(&data), naive(s.keywords(), &data));
     }
 
+    /// Keywords of one to `longest` bytes over a small alphabet, so they overlap and share
+    /// prefixes, and text from the same alphabet with keywords planted across block edges and
+    /// at the very end.
+    fn random_case(seed: u64, count: usize, longest: usize) -> (Vec<String>, Vec<u8>) {
+        let alphabet = b"abcAB_-.:/0 \n";
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as usize % n
+        };
+        let keywords: Vec<String> = (0..count)
+            .map(|_| {
+                let len = 1 + next(longest);
+                (0..len)
+                    .map(|_| alphabet[next(alphabet.len())] as char)
+                    .collect()
+            })
+            .collect();
+        let mut data: Vec<u8> = (0..2 * BLOCK + 300)
+            .map(|_| alphabet[next(alphabet.len())])
+            .collect();
+        for edge in [BLOCK, 2 * BLOCK] {
+            for back in [1, 2, 3, 5, 8] {
+                let keyword = keywords[next(keywords.len())].as_bytes();
+                let at = edge - back.min(keyword.len());
+                data[at..at + keyword.len()].copy_from_slice(keyword);
+            }
+        }
+        let end = data.len();
+        let last = keywords[next(keywords.len())].as_bytes();
+        data[end - last.len()..].copy_from_slice(last);
+        (keywords, data)
+    }
+
+    #[test]
+    fn random_keyword_sets_match_brute_force() {
+        for seed in 0..24u64 {
+            // Sets small enough for anchors and too large for them; one-byte keywords in a
+            // third of them, long ones in some.
+            let longest = [3, 4, 6, 12, 40][seed as usize % 5];
+            let count = [2, 10, 40, 150, 500][seed as usize % 5];
+            let (mut keywords, data) = random_case(seed, count, longest);
+            if seed % 3 != 0 {
+                keywords.retain(|k| k.len() > 1);
+                keywords.push("ab".into());
+            }
+            let chosen = KeywordSearch::new(&keywords);
+            let lowered = chosen.keywords().to_vec();
+            let automaton = KeywordSearch {
+                engine: Engine::Automaton(automaton(&lowered)),
+                keywords: lowered.clone(),
+            };
+            let expected = naive(&lowered, &data);
+            assert_eq!(chosen.find_all(&data), expected, "seed {seed}");
+            assert_eq!(automaton.find_all(&data), expected, "seed {seed}");
+            // Short inputs, ending inside a keyword.
+            for len in [0, 1, 2, 3, 5, 63, 64, 65, 130] {
+                let data = &data[BLOCK - 7..BLOCK - 7 + len];
+                assert_eq!(chosen.find_all(data), naive(&lowered, data), "seed {seed}");
+            }
+        }
+    }
+
     #[test]
     fn anchors_cover_every_keyword_and_none_contains_another() {
         let keywords: Vec<Vec<u8>> = [
