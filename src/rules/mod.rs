@@ -31,7 +31,7 @@ macro_rules! pack {
 /// The packs compiled into the binary, so a copied binary is self-contained. One pack per
 /// domain; a test checks that every file in rules/ is listed here.
 pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    pack!("providers"),
+    pack!("keys"),
     pack!("generic"),
     pack!("connection"),
     pack!("network"),
