@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod install;
 pub mod keywords;
 pub mod matcher;
+pub mod re2;
 pub mod report;
 pub mod rules;
 pub mod scan;
