@@ -591,8 +591,8 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
     } else {
         let mut all = Vec::new();
         for path in files {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            all.extend(rules::parse_pack(&path.display().to_string(), &text)?);
+            let name = path.display().to_string();
+            all.extend(crate::config::read_pack(&crate::config::DiskReader, &name, path)?.0);
         }
         rules::check_unique(&all)?;
         all

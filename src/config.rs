@@ -288,23 +288,33 @@ pub fn load(
         from_config(reader, &name, config, &base_dir)?
     };
     for path in extra_packs {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        settings
-            .rules
-            .extend(rules::parse_pack(&path.display().to_string(), &text)?);
+        let (rules, allow) = read_pack(&DiskReader, &path.display().to_string(), path)?;
+        settings.rules.extend(rules);
+        settings.allow.extend(allow);
     }
     rules::check_unique(&settings.rules)?;
     settings.source = Some(name).filter(|_| !text.is_empty());
     Ok(settings)
 }
 
-fn read_pack(reader: &dyn ConfigReader, file: &str, path: &Path) -> Result<Vec<Rule>> {
+/// Reads a rule pack named by `file`: staunch's format, or a gitleaks config (`[[rules]]`),
+/// whose allowlists come with its rules.
+pub fn read_pack(
+    reader: &dyn ConfigReader,
+    file: &str,
+    path: &Path,
+) -> Result<(Vec<Rule>, Vec<Allow>)> {
     let data = reader.read(path)?.ok_or_else(|| Error::Config {
         file: file.to_string(),
         message: format!("rule pack {} not found", path.display()),
     })?;
     let text = String::from_utf8_lossy(&data);
-    rules::parse_pack(&path.display().to_string(), &text)
+    let name = path.display().to_string();
+    if crate::gitleaks::looks_like_gitleaks(&text) {
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return crate::gitleaks::load_pack(reader, &name, &text, &base_dir);
+    }
+    Ok((rules::parse_pack(&name, &text)?, Vec::new()))
 }
 
 fn from_config(
@@ -314,8 +324,11 @@ fn from_config(
     base_dir: &Path,
 ) -> Result<Settings> {
     let mut all = rules::load(&[])?;
+    let mut pack_allow = Vec::new();
     for pack in &config.rules.packs {
-        all.extend(read_pack(reader, file, &base_dir.join(pack))?);
+        let (rules, allow) = read_pack(reader, file, &base_dir.join(pack))?;
+        all.extend(rules);
+        pack_allow.extend(allow);
     }
     let known: HashSet<&str> = all.iter().map(|r| r.id.as_str()).collect();
     for id in config.rules.disable.iter().chain(&config.rules.only) {
@@ -331,11 +344,12 @@ fn from_config(
         .filter(|r| !config.rules.disable.contains(&r.id))
         .filter(|r| config.rules.only.is_empty() || config.rules.only.contains(&r.id))
         .collect();
-    let allow = config
+    let mut allow = config
         .allow
         .iter()
         .map(|spec| Allow::compile(file, spec))
         .collect::<Result<Vec<_>>>()?;
+    allow.extend(pack_allow);
     Ok(Settings {
         rules,
         max_file_size: config.scan.max_file_size,

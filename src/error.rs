@@ -28,6 +28,14 @@ pub enum Error {
     },
     #[error("{file}: {message}")]
     Config { file: String, message: String },
+    /// A gitleaks regex using an RE2 construct that has no Rust `regex` equivalent.
+    #[error("{file}: {context}: RE2 construct {construct} cannot be translated")]
+    Untranslatable {
+        file: String,
+        /// Where the regex is: `rule my-rule: regex`, `[allowlist] paths`.
+        context: String,
+        construct: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("git: {0}")]

@@ -43,6 +43,45 @@ fn strings(file: &str, context: &str, value: &Value) -> Result<Vec<String>> {
         .collect()
 }
 
+/// A regex from a gitleaks config, translated from RE2 syntax (see `re2.rs`).
+fn re2(file: &str, context: &str, pattern: &str) -> Result<String> {
+    crate::re2::translate(pattern).map_err(|e| Error::Untranslatable {
+        file: file.to_string(),
+        context: context.to_string(),
+        construct: e.0,
+    })
+}
+
+/// Whether a regex can match a line break. gitleaks runs each regex over the whole file, so
+/// such a rule (a private key block, `[\s'"]{0,3}` before an `=`) must be searched past the
+/// line its keyword is on to find what gitleaks finds.
+fn spans_lines(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    fn walk(hir: &regex_syntax::hir::Hir) -> bool {
+        match hir.kind() {
+            HirKind::Literal(lit) => lit.0.contains(&b'\n'),
+            HirKind::Class(Class::Bytes(class)) => class
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+            HirKind::Class(Class::Unicode(class)) => class
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+            HirKind::Repetition(rep) => walk(&rep.sub),
+            HirKind::Capture(cap) => walk(&cap.sub),
+            HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(walk),
+            HirKind::Empty | HirKind::Look(_) => false,
+        }
+    }
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .is_ok_and(|hir| walk(&hir))
+}
+
 fn string(file: &str, context: &str, value: &Value) -> Result<String> {
     value
         .as_str()
@@ -106,7 +145,9 @@ pub fn load(
                     .as_array()
                     .ok_or_else(|| fail(file, "rules must be [[rules]] tables".into()))?;
                 for rule in list {
-                    let (rule, rule_allows) = map_rule(file, rule)?;
+                    let Some((rule, rule_allows)) = map_rule(file, rule)? else {
+                        continue;
+                    };
                     // A custom rule with the id of an extended one replaces it, as in gitleaks.
                     rules.retain(|r| r.id != rule.id);
                     rules.push(rule);
@@ -146,8 +187,30 @@ pub fn load(
     })
 }
 
-/// One `[[rules]]` table → a staunch rule plus the allow entries scoped to it.
-fn map_rule(file: &str, value: &Value) -> Result<(Rule, Vec<Allow>)> {
+/// A gitleaks-format file given as a rule pack (`--rules`, `[rules] packs`): its rules and
+/// allowlists add to the configured ones. `[extend]` is refused there: a pack adds rules, the
+/// config decides what they extend.
+pub fn load_pack(
+    reader: &dyn ConfigReader,
+    file: &str,
+    text: &str,
+    base_dir: &Path,
+) -> Result<(Vec<Rule>, Vec<Allow>)> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
+    if table.contains_key("extend") {
+        return Err(fail(
+            file,
+            "[extend] is not allowed in a rule pack; give a config that extends others with --config".into(),
+        ));
+    }
+    let settings = load(reader, file, text, base_dir)?;
+    Ok((settings.rules, settings.allow))
+}
+
+/// One `[[rules]]` table → a staunch rule plus the allow entries scoped to it. A rule with a
+/// `path` and no `regex` reports files by name alone (gitleaks' `pkcs12-file`); staunch scans
+/// content, so such a rule is left out, with a warning rather than refusing the whole config.
+fn map_rule(file: &str, value: &Value) -> Result<Option<(Rule, Vec<Allow>)>> {
     let table = value
         .as_table()
         .ok_or_else(|| fail(file, "each [[rules]] entry must be a table".into()))?;
@@ -185,7 +248,7 @@ fn map_rule(file: &str, value: &Value) -> Result<(Rule, Vec<Allow>)> {
         match key.as_str() {
             "id" | "tags" => {}
             "description" => spec.description = string(file, &ctx(key), v)?,
-            "regex" => spec.regex = string(file, &ctx(key), v)?,
+            "regex" => spec.regex = re2(file, &ctx(key), &string(file, &ctx(key), v)?)?,
             "secretGroup" => {
                 let group = v
                     .as_integer()
@@ -201,7 +264,7 @@ fn map_rule(file: &str, value: &Value) -> Result<(Rule, Vec<Allow>)> {
                 )
             }
             "keywords" => spec.keywords = strings(file, &ctx(key), v)?,
-            "path" => spec.path = Some(string(file, &ctx(key), v)?),
+            "path" => spec.path = Some(re2(file, &ctx(key), &string(file, &ctx(key), v)?)?),
             "allowlist" => allows.extend(map_allowlist(file, &ctx(key), v, &[spec.id.clone()])?),
             "allowlists" => {
                 let list = v.as_array().ok_or_else(|| {
@@ -223,15 +286,17 @@ fn map_rule(file: &str, value: &Value) -> Result<(Rule, Vec<Allow>)> {
         }
     }
     if spec.regex.is_empty() {
-        return Err(fail(
-            file,
-            format!("rule {id}: a rule without `regex` (path-only) cannot be mapped"),
-        ));
+        if spec.path.is_none() {
+            return Err(fail(file, format!("rule {id}: no `regex` and no `path`")));
+        }
+        eprintln!("staunch: warning: {file}: rule {id} matches file names only (`path` without `regex`); staunch scans content, so it is skipped");
+        return Ok(None);
     }
     spec.no_keywords = spec.keywords.is_empty();
+    spec.multiline = spans_lines(&spec.regex);
     // gitleaks reports the first non-empty group when secretGroup is unset, as staunch does.
     let rule = rules::compile_spec(file, spec)?;
-    Ok((rule, allows))
+    Ok(Some((rule, allows)))
 }
 
 /// A gitleaks allowlist → staunch allow entries. gitleaks joins conditions with OR unless
@@ -285,17 +350,21 @@ fn map_allowlist(
                 }
             }
             "paths" => {
-                for p in strings(file, &format!("{context} paths"), v)? {
-                    paths
-                        .push(compile_regex(&p).map_err(|e| {
-                            fail(file, format!("{context}: path regex {p:?}: {e}"))
-                        })?);
+                let context = format!("{context} paths");
+                for p in strings(file, &context, v)? {
+                    let translated = re2(file, &context, &p)?;
+                    paths.push(
+                        compile_regex(&translated)
+                            .map_err(|e| fail(file, format!("{context}: regex {p:?}: {e}")))?,
+                    );
                 }
             }
             "regexes" => {
-                for p in strings(file, &format!("{context} regexes"), v)? {
+                let context = format!("{context} regexes");
+                for p in strings(file, &context, v)? {
+                    let translated = re2(file, &context, &p)?;
                     regexes.push(
-                        compile_regex(&p)
+                        compile_regex(&translated)
                             .map_err(|e| fail(file, format!("{context}: regex {p:?}: {e}")))?,
                     );
                 }

@@ -457,8 +457,9 @@ pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
         rules.extend(parse_pack_as(file, text, Trust::BuiltIn)?);
     }
     for path in extra_packs {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        rules.extend(parse_pack(&path.display().to_string(), &text)?);
+        let name = path.display().to_string();
+        let (pack, _allow) = crate::config::read_pack(&crate::config::DiskReader, &name, path)?;
+        rules.extend(pack);
     }
     check_unique(&rules)?;
     Ok(rules)

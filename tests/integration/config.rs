@@ -300,9 +300,10 @@ fn gitleaks_config_errors_name_rule_and_key() {
         "g.toml",
         "[[rules]]\nid = \"pem-files\"\npath = '''\\.pem$'''\n",
     );
+    // a path-only rule cannot scan content: it is skipped with a warning naming it
     let out = repo.run(&["scan", ".", "--config", "g.toml"], None);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pem-files"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: g.toml: rule pem-files"));
     // without useDefault only the custom rules run
     repo.write("g.toml", "[[rules]]\nid = \"only-this\"\nregex = '''onlythis_[0-9]{6}'''\nkeywords = [\"onlythis_\"]\n");
     repo.write(
@@ -346,4 +347,89 @@ fn range_reads_config_from_the_base_commit() {
     let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..HEAD")]);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(findings(&doc)[0].1, "leak.env");
+}
+
+/// (rule, file name, line) of a report's findings, sorted.
+fn tree_findings(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let mut found: Vec<_> = findings(doc)
+        .into_iter()
+        .map(|(rule, path, line)| (rule, path.rsplit('/').next().unwrap().to_string(), line))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn gitleaks_config_in_re2_syntax_loads_and_finds() {
+    let repo = TestRepo::dir();
+    let config = fixture("gitleaks/re2.toml");
+    let tree = fixture("gitleaks/re2-tree");
+    let (code, doc) = repo.json(&[
+        "scan",
+        tree.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{doc}");
+    let expected: Vec<(String, String, u64)> = [
+        ("octal-class", "keys.txt", 2),
+        ("quoted-key", "keys.txt", 1),
+        ("tmpl-token", "deploy.yml", 1),
+        ("unicode-key", "fr.txt", 1),
+        ("zed-block", "block.txt", 2),
+        ("zed-pass", "app.cfg", 2),
+    ]
+    .iter()
+    .map(|(r, p, l)| (r.to_string(), p.to_string(), *l))
+    .collect();
+    assert_eq!(tree_findings(&doc), expected);
+    // `zed_pass = ${ZED_PASS}`, by the global allowlist's `^\${[A-Z_]+}$`
+    assert_eq!(stats(&doc, "config"), 1);
+
+    // The same file as a rule pack beside the built-in rules: `--rules` and `[rules] packs`.
+    repo.write(
+        "staunch.toml",
+        format!("[rules]\npacks = [{:?}]\n", config.to_str().unwrap()),
+    );
+    for how in [
+        ["--rules", config.to_str().unwrap()],
+        ["--config", "staunch.toml"],
+    ] {
+        let mut args = vec!["scan", tree.to_str().unwrap()];
+        args.extend(how);
+        let (code, doc) = repo.json(&args);
+        assert_eq!(code, 1, "{doc}");
+        let found = tree_findings(&doc);
+        for want in &expected {
+            assert!(found.contains(want), "{want:?} not in {found:?}");
+        }
+        assert!(!found.iter().any(|f| f.0 == "zed-pass" && f.2 == 1));
+    }
+}
+
+#[test]
+fn untranslatable_re2_is_an_error_naming_rule_and_construct() {
+    let repo = TestRepo::dir();
+    repo.write(
+        "g.toml",
+        "[[rules]]\nid = \"ahead\"\nregex = '''key(?=[0-9])'''\nkeywords = [\"key\"]\n",
+    );
+    let out = repo.run(&["scan", ".", "--config", "g.toml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rule ahead") && err.contains("look-around `(?="),
+        "{err}"
+    );
+    repo.write(
+        "g.toml",
+        "[allowlist]\nregexes = ['''a\\Cb''']\n[[rules]]\nid = \"x\"\nregex = 'x'\n",
+    );
+    let out = repo.run(&["scan", ".", "--rules", "g.toml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[allowlist] regexes") && err.contains(r"\C"),
+        "{err}"
+    );
 }
