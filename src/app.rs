@@ -515,8 +515,11 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
                 r.id, r.domain, r.category, r.severity, check, r.description
             );
         }
-        let providers: std::collections::BTreeSet<String> =
-            rules.iter().map(|r| r.provider.to_lowercase()).collect();
+        let providers: std::collections::BTreeSet<String> = rules
+            .iter()
+            .filter(|r| r.provider != rules::catalogue::ANY_PROVIDER)
+            .map(|r| r.provider.to_lowercase())
+            .collect();
         let _ = writeln!(
             out,
             "{} rules from {} providers ({} verify a checksum or inner structure offline)",

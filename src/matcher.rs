@@ -534,35 +534,10 @@ impl Matcher {
                     })
             })
             .collect();
-        let kept: Vec<RawMatch> = matches
+        matches
             .into_iter()
             .zip(keep)
             .filter_map(|(m, k)| (k && !m.vetoed).then_some(m))
-            .collect();
-        self.prefer_named(kept)
-    }
-
-    /// Two provider rules can recognise the same bytes (`sk_live_…` is Stripe's shape and also
-    /// Paystack's, Clerk's and WorkOS'). When a named rule is among them, the provider's name
-    /// beside the value settles it: the shape-only rules give way, so one secret is one finding.
-    fn prefer_named(&self, matches: Vec<RawMatch>) -> Vec<RawMatch> {
-        let named_at: std::collections::HashSet<(usize, usize)> = matches
-            .iter()
-            .filter(|m| self.rules[m.rule].named.is_some() && m.decoded.is_empty())
-            .map(|m| (m.span.start, m.span.end))
-            .collect();
-        if named_at.is_empty() {
-            return matches;
-        }
-        matches
-            .into_iter()
-            .filter(|m| {
-                let rule = &self.rules[m.rule];
-                rule.named.is_some()
-                    || rule.generic
-                    || !m.decoded.is_empty()
-                    || !named_at.contains(&(m.span.start, m.span.end))
-            })
             .collect()
     }
 }
