@@ -4,6 +4,7 @@
 #
 # usage: bench/git_history.sh [REPO]    (default: a clone of git/git at /tmp/gitgit)
 #   env: STAUNCH (binary), PEERS_BIN (~/.cache/staunch-peers/bin), STAGED_RUNS (20), ALL_RUNS (1),
+#        LARGE_RUNS (5: the large staged commit, every .c and .h file touched),
 #        TOOLS ("staunch betterleaks gitleaks kingfisher")
 # Prints Markdown tables with median wall times, ratios to staunch and peak memory (anonymous
 # memory of the whole process tree, ../shared/tools/peakmem.py). Reads the repository only; the
@@ -26,6 +27,10 @@ trap 'rm -rf "$work"' EXIT
 # A scratch clone sharing objects, with one modified file staged.
 git clone -q --shared "$repo" "$work/staged"
 (cd "$work/staged" && printf '\n/* staged change for the benchmark */\n' >> "$(git ls-files | grep -m1 '\.c$')" && git add -A)
+# A large staged commit: every .c and .h file touched, one added line each.
+git clone -q --shared "$repo" "$work/large"
+(cd "$work/large" && git ls-files '*.c' '*.h' | while read -r f; do printf '/* touched */\n' >> "$f"; done && git add -A)
+large_runs=${LARGE_RUNS:-5}
 
 staged_cmd() {
   case $1 in
@@ -63,6 +68,20 @@ for tool in $tools; do
   mem=$(cd "$work/staged" && python3 "$peakmem" $cmd 2>/dev/null | tail -n 1)
   ratio=$(python3 -c "print('%.2f' % (${staged_time[$tool]} / ${staged_time[staunch]}))")
   echo "| $tool | ${staged_time[$tool]} | $ratio | $mem |"
+done
+echo
+echo "## large staged commit: $(cd "$work/large" && git diff --cached --name-only | wc -l) files, one added line each (median of $large_runs)"
+echo "| tool | median s | ratio to staunch | peak MB |"
+echo "|---|---:|---:|---:|"
+declare -A large_time
+for tool in $tools; do
+  [ "$tool" = staunch ] || [ -x "$peers/$tool" ] || { echo "| $tool | not installed | | |"; continue; }
+  cmd=$(staged_cmd "$tool")
+  (cd "$work/large" && hyperfine -N -i --warmup 1 --runs "$large_runs" --export-json "$work/h.json" "$cmd" >/dev/null 2>&1)
+  large_time[$tool]=$(median "$work/h.json")
+  mem=$(cd "$work/large" && python3 "$peakmem" $cmd 2>/dev/null | tail -n 1)
+  ratio=$(python3 -c "print('%.2f' % (${large_time[$tool]} / ${large_time[staunch]}))")
+  echo "| $tool | ${large_time[$tool]} | $ratio | $mem |"
 done
 echo
 echo "## whole history (median of $all_runs)"
