@@ -590,7 +590,7 @@ pub fn test_examples(rules: &[Rule]) -> Vec<ExampleFailure> {
 
 fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
     let rules = if files.is_empty() {
-        rules::load(&[])?
+        rules::load_with_examples()?
     } else {
         let mut all = Vec::new();
         for path in files {

@@ -47,8 +47,11 @@ pub struct KeywordSearch {
 
 enum Engine {
     Anchored(Anchored),
-    /// Where Teddy is not available (no SSSE3 or NEON): one DFA, all occurrences.
+    /// One DFA, all occurrences: the reference the tests compare the other engines with.
+    #[cfg(test)]
     Automaton(AhoCorasick),
+    /// Many keywords: see [`Automata`].
+    Staged(Automata),
     Empty,
 }
 
@@ -84,7 +87,8 @@ impl KeywordSearch {
                 .flatten();
             match anchored {
                 Some(anchored) if anchored.groups.len() <= MAX_GROUPS => Engine::Anchored(anchored),
-                _ => Engine::Automaton(automaton(&lowered)),
+                // Too many keywords for a few SIMD passes, or no Teddy on this CPU.
+                _ => Engine::Staged(Automata::new(&lowered)),
             }
         };
         KeywordSearch {
@@ -103,10 +107,17 @@ impl KeywordSearch {
         let mut hits = Vec::new();
         match &self.engine {
             Engine::Empty => {}
+            #[cfg(test)]
             Engine::Automaton(ac) => {
                 LOWERED.with(|buffer| {
                     let mut lowered = buffer.borrow_mut();
                     automaton_find_all(ac, data, &mut lowered, &mut hits);
+                });
+            }
+            Engine::Staged(automata) => {
+                LOWERED.with(|buffer| {
+                    let mut lowered = buffer.borrow_mut();
+                    automaton_find_all(automata.best(), data, &mut lowered, &mut hits);
                 });
             }
             Engine::Anchored(anchored) => {
@@ -133,6 +144,41 @@ fn automaton_find_all(ac: &AhoCorasick, data: &[u8], lowered: &mut Vec<u8>, hits
         });
     }
     hits.sort_unstable();
+}
+
+/// For a large keyword set, the DFA reads fastest but takes longer to build (about 10 ms for the
+/// built-in catalogue) than a hook spends scanning one edit. So a compact NFA, built at once,
+/// answers until the DFA, built on a thread of its own, is ready; both find the same hits.
+struct Automata {
+    nfa: AhoCorasick,
+    dfa: std::sync::Arc<std::sync::OnceLock<AhoCorasick>>,
+}
+
+impl Automata {
+    fn new(keywords: &[Vec<u8>]) -> Automata {
+        let nfa = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .byte_classes(true)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(keywords)
+            .expect("keywords are plain literals");
+        let dfa = std::sync::Arc::new(std::sync::OnceLock::new());
+        let slot = dfa.clone();
+        let keywords = keywords.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name("keyword-dfa".into())
+            .spawn(move || {
+                let _ = slot.set(automaton(&keywords));
+            });
+        if spawned.is_err() {
+            // No thread to spare: the NFA serves on its own.
+        }
+        Automata { nfa, dfa }
+    }
+
+    fn best(&self) -> &AhoCorasick {
+        self.dfa.get().unwrap_or(&self.nfa)
+    }
 }
 
 fn automaton(keywords: &[Vec<u8>]) -> AhoCorasick {

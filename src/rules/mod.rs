@@ -18,19 +18,21 @@ pub mod structure;
 pub use named::{NamedKey, NamedSpec};
 pub use structure::{Structure, StructureSpec};
 
-/// A built-in pack: its path as messages name it, and its text.
+/// A built-in pack: its path as messages name it, its text, and the compact JSON form without
+/// examples that build.rs makes of it (what a scan loads).
 macro_rules! pack {
     ($name:literal) => {
         (
             concat!("rules/", $name, ".toml"),
             include_str!(concat!("../../rules/", $name, ".toml")),
+            include_str!(concat!(env!("OUT_DIR"), "/", $name, ".json")),
         )
     };
 }
 
 /// The packs compiled into the binary, so a copied binary is self-contained. One pack per
 /// domain; a test checks that every file in rules/ is listed here.
-pub const BUILTIN_PACKS: &[(&str, &str)] = &[
+pub const BUILTIN_PACKS: &[(&str, &str, &str)] = &[
     pack!("keys"),
     pack!("generic"),
     pack!("connection"),
@@ -450,12 +452,33 @@ fn escape_aware(pattern: &str) -> String {
     }
 }
 
-/// Loads the built-in packs followed by the user's, refusing duplicate ids.
+/// Loads the built-in packs (without their examples) followed by the user's, refusing
+/// duplicate ids.
 pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
-    for (file, text) in BUILTIN_PACKS {
+    for (file, text, json) in BUILTIN_PACKS {
+        let pack: PackSpec = match serde_json::from_str(json) {
+            Ok(pack) => pack,
+            // Only a pack build.rs could not parse: the TOML names the fault.
+            Err(_) => toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?,
+        };
+        for spec in pack.rule {
+            rules.push(compile_spec_as(file, spec, Trust::BuiltIn)?);
+        }
+    }
+    load_extra(rules, extra_packs)
+}
+
+/// The built-in packs with their examples, for `staunch rules test`.
+pub fn load_with_examples() -> Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (file, text, _) in BUILTIN_PACKS {
         rules.extend(parse_pack_as(file, text, Trust::BuiltIn)?);
     }
+    load_extra(rules, &[])
+}
+
+fn load_extra(mut rules: Vec<Rule>, extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
     for path in extra_packs {
         let name = path.display().to_string();
         let (pack, _allow) = crate::config::read_pack(&crate::config::DiskReader, &name, path)?;
@@ -523,7 +546,7 @@ mod tests {
             if name.ends_with(".toml") {
                 let path = format!("rules/{name}");
                 assert!(
-                    BUILTIN_PACKS.iter().any(|(file, _)| *file == path),
+                    BUILTIN_PACKS.iter().any(|(file, _, _)| *file == path),
                     "{path} is not in BUILTIN_PACKS"
                 );
             }
@@ -534,7 +557,7 @@ mod tests {
     /// every regex (the named rules' block and pair regexes too) compiles within the limits.
     #[test]
     fn builtin_packs_validate_and_compile() {
-        for (file, text) in BUILTIN_PACKS {
+        for (file, text, _) in BUILTIN_PACKS {
             let rules = parse_pack(file, text).unwrap();
             for rule in &rules {
                 compile_regex(rule.regex.as_str())

@@ -228,3 +228,120 @@ fn base64_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn named_rule_in_a_user_pack_finds_inline_and_block_values() {
+    let repo = TestRepo::git_init();
+    repo.write(
+        "pack.toml",
+        "[[rule]]\nid = \"acme-signing-key\"\nprovider = \"Acme\"\ndescription = \"Acme signing key\"\ncategory = \"credential\"\nseverity = \"high\"\nnamed = { names = [\"acmecorp\"], value = '''[0-9a-f]{32}''' }\nexamples = [\"ACMECORP_SIGNING_KEY=5b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e\", \"acmecorp:\\n  signing_key: 5b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e\"]\ncounter_examples = [\"acmecorp_key_sha = 5b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e\"]\n",
+    );
+    // Inline, in a block below a sibling id of the same shape, and not under a digest key.
+    repo.write(
+        "app.yaml",
+        "ACMECORP_SIGNING_KEY: 9f8e7d6c5b4a39281706f5e4d3c2b1a0\nacmecorp:\n  app_id: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\n  webhook_secret: \"c3d4e5f60718293a4b5c6d7e8f90a1b2\"\nacmecorp_key_sha256: 1234abcd5678ef901234abcd5678ef90\n",
+    );
+    let (code, doc) = repo.json(&["scan", "app.yaml", "--rules", "pack.toml", "--show-secrets"]);
+    assert_eq!(code, 1);
+    let mut named: Vec<(u64, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "acme-signing-key")
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["secret"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        vec![
+            (1, "9f8e7d6c5b4a39281706f5e4d3c2b1a0".to_string()),
+            (4, "c3d4e5f60718293a4b5c6d7e8f90a1b2".to_string())
+        ]
+    );
+    let out = repo.run(&["rules", "test", "pack.toml"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_token_failing_its_checksum_is_not_reported() {
+    let repo = TestRepo::dir();
+    let body = "Q7vX2kLm9TzR4pWn8HcY3bJd6FsG1a";
+    let good = format!("npm_{body}{}", base62_crc32(body.as_bytes()));
+    let bad = format!("npm_{body}000000");
+    repo.write(
+        ".npmrc",
+        format!("//registry.npmjs.org/:_authToken={good}\n"),
+    );
+    repo.write(
+        "old.npmrc",
+        format!("//registry.npmjs.org/:_authToken={bad}\n"),
+    );
+    let (code, doc) = repo.json(&["scan", ".npmrc", "old.npmrc"]);
+    assert_eq!(code, 1);
+    let found = findings(&doc);
+    assert!(
+        found.iter().any(|f| f.0 == "npm-token" && f.1 == ".npmrc"),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|f| f.1 == "old.npmrc"), "{found:?}");
+}
+
+#[test]
+fn rules_list_filters_and_the_catalogue_counts_providers() {
+    let repo = TestRepo::dir();
+    let out = repo.run(
+        &[
+            "rules",
+            "list",
+            "--domain",
+            "cloud",
+            "--category",
+            "credential",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("aws-access-key-id ")),
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("github-classic-token ")),
+        "{text}"
+    );
+    let (_, list) = repo.json(&["rules", "list", "--provider", "github"]);
+    let list = list.as_array().unwrap();
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|r| r["provider"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("github")));
+    let catalogue = repo.run(&["rules", "list", "--catalogue"], None);
+    let catalogue = String::from_utf8_lossy(&catalogue.stdout);
+    let (rules, providers) = catalogue
+        .lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            let rules: usize = words.next()?.parse().ok()?;
+            (words.next()? == "rules" && words.next()? == "from")
+                .then(|| Some((rules, words.next()?.parse::<usize>().ok()?)))
+                .flatten()
+        })
+        .expect("the catalogue says how many rules and providers");
+    assert!(
+        rules >= 400 && providers >= 300,
+        "{rules} rules, {providers} providers"
+    );
+}
