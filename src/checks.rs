@@ -218,7 +218,8 @@ fn pypi_macaroon(secret: &[u8]) -> bool {
     (location == b"pypi.org" || location == b"test.pypi.org") && rest[len] == 2
 }
 
-fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
+/// Standard or URL-safe base64, padded or not: tokens use all four.
+pub(crate) fn decode_base64_any(text: &[u8]) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let trimmed = text
         .strip_suffix(b"==")

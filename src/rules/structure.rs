@@ -7,7 +7,6 @@
 //! decodes = { strip = "sntrys_", split = "_", part = 0, encoding = "base64", json_keys = ["iat", "org"] }
 //! ```
 
-use base64::Engine;
 use serde::Deserialize;
 
 /// `decodes = { … }` as written in a pack.
@@ -149,23 +148,10 @@ impl Structure {
 
 fn decode(encoding: Encoding, text: &[u8]) -> Option<Vec<u8>> {
     match encoding {
-        Encoding::Base64 => base64_any(text),
+        Encoding::Base64 => crate::checks::decode_base64_any(text),
         Encoding::Base32 => base32(text),
         Encoding::Hex => hex(text),
     }
-}
-
-/// Standard or URL-safe base64, with or without padding.
-pub fn base64_any(text: &[u8]) -> Option<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let trimmed = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
-    URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
-        .ok()
 }
 
 /// RFC 4648 base32 (upper or lower case, padding optional).
@@ -205,6 +191,7 @@ fn hex(text: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine;
 
     fn structure(spec: StructureSpec) -> Structure {
         Structure::new(spec).unwrap()
