@@ -59,30 +59,26 @@ echo
 echo "## staged scan of one changed file (median of $staged_runs)"
 echo "| tool | median s | ratio to staunch | peak MB |"
 echo "|---|---:|---:|---:|"
-declare -A staged_time
-for tool in $tools; do
-  [ "$tool" = staunch ] || [ -x "$peers/$tool" ] || { echo "| $tool | not installed | | |"; continue; }
-  cmd=$(staged_cmd "$tool")
-  (cd "$work/staged" && hyperfine -N -i --warmup 3 --runs "$staged_runs" --export-json "$work/h.json" "$cmd" >/dev/null 2>&1)
-  staged_time[$tool]=$(median "$work/h.json")
-  mem=$(cd "$work/staged" && python3 "$peakmem" $cmd 2>/dev/null | tail -n 1)
-  ratio=$(python3 -c "print('%.2f' % (${staged_time[$tool]} / ${staged_time[staunch]}))")
-  echo "| $tool | ${staged_time[$tool]} | $ratio | $mem |"
-done
+# One table of staged-scan timings: staged_table DIR WARMUP RUNS
+staged_table() {
+  local dir=$1 warmup=$2 runs=$3 tool cmd mem ratio
+  declare -A time
+  for tool in $tools; do
+    [ "$tool" = staunch ] || [ -x "$peers/$tool" ] || { echo "| $tool | not installed | | |"; continue; }
+    cmd=$(staged_cmd "$tool")
+    (cd "$dir" && hyperfine -N -i --warmup "$warmup" --runs "$runs" --export-json "$work/h.json" "$cmd" >/dev/null 2>&1)
+    time[$tool]=$(median "$work/h.json")
+    mem=$(cd "$dir" && python3 "$peakmem" $cmd 2>/dev/null | tail -n 1)
+    ratio=$(python3 -c "print('%.2f' % (${time[$tool]} / ${time[staunch]}))")
+    echo "| $tool | ${time[$tool]} | $ratio | $mem |"
+  done
+}
+staged_table "$work/staged" 3 "$staged_runs"
 echo
 echo "## large staged commit: $(cd "$work/large" && git diff --cached --name-only | wc -l) files, one added line each (median of $large_runs)"
 echo "| tool | median s | ratio to staunch | peak MB |"
 echo "|---|---:|---:|---:|"
-declare -A large_time
-for tool in $tools; do
-  [ "$tool" = staunch ] || [ -x "$peers/$tool" ] || { echo "| $tool | not installed | | |"; continue; }
-  cmd=$(staged_cmd "$tool")
-  (cd "$work/large" && hyperfine -N -i --warmup 1 --runs "$large_runs" --export-json "$work/h.json" "$cmd" >/dev/null 2>&1)
-  large_time[$tool]=$(median "$work/h.json")
-  mem=$(cd "$work/large" && python3 "$peakmem" $cmd 2>/dev/null | tail -n 1)
-  ratio=$(python3 -c "print('%.2f' % (${large_time[$tool]} / ${large_time[staunch]}))")
-  echo "| $tool | ${large_time[$tool]} | $ratio | $mem |"
-done
+staged_table "$work/large" 1 "$large_runs"
 echo
 echo "## whole history (median of $all_runs)"
 echo "| tool | median s | ratio to staunch | peak MB |"
