@@ -9,7 +9,9 @@
 //! fast, over a lower-cased copy of the input made a block at a time, and each anchor hit is
 //! checked against the few keywords it stands for.
 
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::packed;
+use aho_corasick::{dfa, Anchored as AnchoredSearch};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::cell::RefCell;
 
@@ -117,7 +119,7 @@ impl KeywordSearch {
             Engine::Staged(automata) => {
                 LOWERED.with(|buffer| {
                     let mut lowered = buffer.borrow_mut();
-                    automaton_find_all(automata.best(), data, &mut lowered, &mut hits);
+                    automata.find_all(&self.keywords, data, &mut lowered, &mut hits);
                 });
             }
             Engine::Anchored(anchored) => {
@@ -151,7 +153,7 @@ fn automaton_find_all(ac: &AhoCorasick, data: &[u8], lowered: &mut Vec<u8>, hits
 /// answers until the DFA, built on a thread of its own, is ready; both find the same hits.
 struct Automata {
     nfa: AhoCorasick,
-    dfa: std::sync::Arc<std::sync::OnceLock<AhoCorasick>>,
+    dfa: std::sync::Arc<std::sync::OnceLock<dfa::DFA>>,
 }
 
 impl Automata {
@@ -168,7 +170,7 @@ impl Automata {
         let spawned = std::thread::Builder::new()
             .name("keyword-dfa".into())
             .spawn(move || {
-                let _ = slot.set(automaton(&keywords));
+                let _ = slot.set(lockstep_dfa(&keywords));
             });
         if spawned.is_err() {
             // No thread to spare: the NFA serves on its own.
@@ -176,11 +178,142 @@ impl Automata {
         Automata { nfa, dfa }
     }
 
-    fn best(&self) -> &AhoCorasick {
-        self.dfa.get().unwrap_or(&self.nfa)
+    fn find_all(
+        &self,
+        keywords: &[Vec<u8>],
+        data: &[u8],
+        lowered: &mut Vec<u8>,
+        hits: &mut Vec<Hit>,
+    ) {
+        match self.dfa.get() {
+            Some(dfa) => {
+                lowered.clear();
+                lowered.extend(data.iter().map(u8::to_ascii_lowercase));
+                let longest = keywords.iter().map(Vec::len).max().unwrap_or(1);
+                lockstep_find_all(dfa, longest, lowered, hits);
+                hits.sort_unstable();
+            }
+            None => automaton_find_all(&self.nfa, data, lowered, hits),
+        }
     }
 }
 
+/// The DFA for [`lockstep_find_all`]: unanchored only and without a prefilter, so that only
+/// match states are special.
+fn lockstep_dfa(keywords: &[Vec<u8>]) -> dfa::DFA {
+    dfa::DFA::builder()
+        .match_kind(MatchKind::Standard)
+        .byte_classes(true)
+        .prefilter(false)
+        .start_kind(aho_corasick::StartKind::Unanchored)
+        .build(keywords)
+        .expect("keywords are plain literals")
+}
+
+/// Text shorter than this is walked as one stream: splitting it saves less than the overlap
+/// each extra stream reads again.
+const LOCKSTEP_MIN: usize = 1024;
+
+/// Every keyword occurrence in lower-cased `text`, in no particular order.
+///
+/// A DFA walk is a chain of dependent table loads, one per byte, so one walk leaves the core
+/// mostly waiting on memory. Four walks over four quarters of the text, advanced together,
+/// are independent chains the core overlaps, which reads the text about three times as fast.
+/// Each quarter's walk starts `longest - 1` bytes early, unreported: an Aho-Corasick state
+/// depends only on the last `longest` bytes, so by the quarter's first byte the walk is in the
+/// state a walk from the start would be in, and each match is reported by exactly one walk.
+fn lockstep_find_all(dfa: &dfa::DFA, longest: usize, text: &[u8], hits: &mut Vec<Hit>) {
+    const STREAMS: usize = 4;
+    let start = dfa
+        .start_state(AnchoredSearch::No)
+        .expect("the DFA is built for unanchored search");
+    if text.len() < LOCKSTEP_MIN {
+        walk(dfa, start, text, 0, 0, hits);
+        return;
+    }
+    let quarter = text.len().div_ceil(STREAMS);
+    // Stream k reports matches ending in its quarter (the positions `lo..hi` of their last
+    // byte) and reads from `from`.
+    let bounds: [(usize, usize, usize); STREAMS] = std::array::from_fn(|k| {
+        let lo = (k * quarter).min(text.len());
+        let hi = ((k + 1) * quarter).min(text.len());
+        (lo.saturating_sub(longest - 1), lo, hi)
+    });
+    let steps = bounds
+        .iter()
+        .map(|&(from, _, hi)| hi - from)
+        .min()
+        .unwrap_or(0);
+    let mut states = [start; STREAMS];
+    let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &text[bounds[k].0..bounds[k].0 + steps]);
+    // One index runs through the four lanes at once.
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..steps {
+        for k in 0..STREAMS {
+            states[k] = dfa.next_state(AnchoredSearch::No, states[k], lanes[k][i]);
+        }
+        if states.iter().any(|&s| dfa.is_special(s)) {
+            for k in 0..STREAMS {
+                let at = bounds[k].0 + i;
+                if dfa.is_special(states[k]) && at >= bounds[k].1 {
+                    report(dfa, states[k], at, hits);
+                }
+            }
+        }
+    }
+    // The streams' lengths differ by the overlap: each finishes alone.
+    for (k, &(from, lo, hi)) in bounds.iter().enumerate() {
+        let resume = from + steps;
+        walk_from(dfa, states[k], text, resume, hi, lo, hits);
+    }
+}
+
+/// One stream over `text[from..]`, reporting matches whose last byte is at or after `report_from`.
+fn walk(
+    dfa: &dfa::DFA,
+    state: StateID,
+    text: &[u8],
+    from: usize,
+    report_from: usize,
+    hits: &mut Vec<Hit>,
+) {
+    walk_from(dfa, state, text, from, text.len(), report_from, hits);
+}
+
+fn walk_from(
+    dfa: &dfa::DFA,
+    mut state: StateID,
+    text: &[u8],
+    from: usize,
+    to: usize,
+    report_from: usize,
+    hits: &mut Vec<Hit>,
+) {
+    for (at, &byte) in text.iter().enumerate().take(to).skip(from) {
+        state = dfa.next_state(AnchoredSearch::No, state, byte);
+        if dfa.is_special(state) && at >= report_from {
+            report(dfa, state, at, hits);
+        }
+    }
+}
+
+/// Every keyword ending at `at` (its last byte), given the state the DFA reached there.
+#[inline]
+fn report(dfa: &dfa::DFA, state: StateID, at: usize, hits: &mut Vec<Hit>) {
+    // Without a prefilter, a special state is a match state or the dead one, which an
+    // unanchored standard search never reaches.
+    for i in 0..dfa.match_len(state) {
+        let keyword = dfa.match_pattern(state, i);
+        let end = at + 1;
+        hits.push(Hit {
+            start: end - dfa.pattern_len(keyword),
+            end,
+            keyword: keyword.as_usize(),
+        });
+    }
+}
+
+#[cfg(test)]
 fn automaton(keywords: &[Vec<u8>]) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
@@ -561,6 +694,38 @@ mod tests {
             for len in [0, 1, 2, 3, 5, 63, 64, 65, 130] {
                 let data = &data[BLOCK - 7..BLOCK - 7 + len];
                 assert_eq!(chosen.find_all(data), naive(&lowered, data), "seed {seed}");
+            }
+        }
+    }
+
+    /// The four-stream walk finds what brute force finds, on texts long enough to be split
+    /// (quarter edges then fall inside keywords of the small alphabet) and too short to be.
+    #[test]
+    fn lockstep_walk_matches_brute_force() {
+        for seed in 0..12u64 {
+            let longest = [2, 5, 12, 40][seed as usize % 4];
+            let count = [3, 30, 300][seed as usize % 3];
+            let (keywords, data) = random_case(seed + 100, count, longest);
+            let search = KeywordSearch::new(&keywords);
+            let lowered = search.keywords().to_vec();
+            let dfa = lockstep_dfa(&lowered);
+            let text: Vec<u8> = data.iter().map(u8::to_ascii_lowercase).collect();
+            let widest = lowered.iter().map(Vec::len).max().unwrap();
+            for len in [
+                0,
+                1,
+                7,
+                LOCKSTEP_MIN - 1,
+                LOCKSTEP_MIN,
+                LOCKSTEP_MIN + 3,
+                5001,
+                text.len(),
+            ] {
+                let text = &text[..len];
+                let mut hits = Vec::new();
+                lockstep_find_all(&dfa, widest, text, &mut hits);
+                hits.sort_unstable();
+                assert_eq!(hits, naive(&lowered, text), "seed {seed}, length {len}");
             }
         }
     }
