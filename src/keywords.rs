@@ -3,11 +3,13 @@
 //! This pass reads every byte that is scanned, so its speed is the scanner's speed. A
 //! case-insensitive Aho-Corasick DFA over a hundred keywords reads about half a gigabyte a second
 //! on one core; the SIMD "Teddy" searcher of the aho-corasick crate reads several gigabytes a
-//! second, but only for a handful of patterns. So the keywords are covered by a small set of
-//! short *anchors* (every keyword contains one: `key` stands for `_key`, `apikey` and
-//! `privatekey`), the anchors are searched with Teddy in groups small enough for it to stay
+//! second, but only for a handful of patterns. So up to a few hundred keywords are covered by a
+//! small set of short *anchors* (every keyword contains one: `key` stands for `_key`, `apikey`
+//! and `privatekey`), the anchors are searched with Teddy in groups small enough for it to stay
 //! fast, over a lower-cased copy of the input made a block at a time, and each anchor hit is
-//! checked against the few keywords it stands for.
+//! checked against the few keywords it stands for. A larger set (the built-in catalogue has
+//! about 1400) is searched by one DFA, walked over four parts of the text at once (see
+//! [`lockstep_find_all`]).
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::packed;
@@ -150,11 +152,23 @@ fn automaton_find_all(ac: &AhoCorasick, data: &[u8], lowered: &mut Vec<u8>, hits
 
 /// For a large keyword set, the DFA reads fastest but takes longer to build (about 10 ms for the
 /// built-in catalogue) than a hook spends scanning one edit. So a compact NFA, built at once,
-/// answers until the DFA, built on a thread of its own, is ready; both find the same hits.
+/// answers until enough text has been searched to pay for the DFA, which is then built on a
+/// thread of its own; both find the same hits.
 struct Automata {
     nfa: AhoCorasick,
     dfa: std::sync::Arc<std::sync::OnceLock<dfa::DFA>>,
+    keywords: Vec<Vec<u8>>,
+    /// Bytes the NFA has searched so far.
+    searched: std::sync::atomic::AtomicUsize,
+    building: std::sync::Once,
 }
+
+/// Bytes the NFA searches before the DFA is built: a staged commit of a few files never needs
+/// it, a directory tree soon does.
+const DFA_AFTER: usize = 1 << 20;
+
+/// Text this long is not left to the NFA: its search waits for the DFA.
+const DFA_WAIT: usize = 4 << 20;
 
 impl Automata {
     fn new(keywords: &[Vec<u8>]) -> Automata {
@@ -164,18 +178,44 @@ impl Automata {
             .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(keywords)
             .expect("keywords are plain literals");
-        let dfa = std::sync::Arc::new(std::sync::OnceLock::new());
-        let slot = dfa.clone();
-        let keywords = keywords.to_vec();
-        let spawned = std::thread::Builder::new()
-            .name("keyword-dfa".into())
-            .spawn(move || {
-                let _ = slot.set(lockstep_dfa(&keywords));
-            });
-        if spawned.is_err() {
-            // No thread to spare: the NFA serves on its own.
+        Automata {
+            nfa,
+            dfa: std::sync::Arc::new(std::sync::OnceLock::new()),
+            keywords: keywords.to_vec(),
+            searched: std::sync::atomic::AtomicUsize::new(0),
+            building: std::sync::Once::new(),
         }
-        Automata { nfa, dfa }
+    }
+
+    /// The DFA once it is built, starting its build when enough text has been searched.
+    fn dfa_for(&self, data: &[u8]) -> Option<&dfa::DFA> {
+        if let Some(dfa) = self.dfa.get() {
+            return Some(dfa);
+        }
+        let searched = self
+            .searched
+            .fetch_add(data.len(), std::sync::atomic::Ordering::Relaxed)
+            + data.len();
+        if searched >= DFA_AFTER {
+            self.building.call_once(|| {
+                let slot = self.dfa.clone();
+                let keywords = self.keywords.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("keyword-dfa".into())
+                    .spawn(move || {
+                        slot.get_or_init(|| lockstep_dfa(&keywords));
+                    });
+                if spawned.is_err() {
+                    // No thread to spare: build it here.
+                    self.dfa.get_or_init(|| lockstep_dfa(&self.keywords));
+                }
+            });
+            if data.len() >= DFA_WAIT {
+                // Waits for the build under way, or builds it here if it has not begun.
+                return Some(self.dfa.get_or_init(|| lockstep_dfa(&self.keywords)));
+            }
+        }
+        self.dfa.get()
     }
 
     fn find_all(
@@ -185,7 +225,7 @@ impl Automata {
         lowered: &mut Vec<u8>,
         hits: &mut Vec<Hit>,
     ) {
-        match self.dfa.get() {
+        match self.dfa_for(data) {
             Some(dfa) => {
                 lowered.clear();
                 lowered.extend(data.iter().map(u8::to_ascii_lowercase));
@@ -696,6 +736,26 @@ mod tests {
                 assert_eq!(chosen.find_all(data), naive(&lowered, data), "seed {seed}");
             }
         }
+    }
+
+    /// A large set starts with the NFA, builds the DFA once enough text was searched, and both
+    /// find the same hits.
+    #[test]
+    fn large_sets_switch_to_the_dfa_after_a_megabyte() {
+        let (keywords, data) = random_case(7, 600, 12);
+        let search = KeywordSearch::new(&keywords);
+        let Engine::Staged(automata) = &search.engine else {
+            panic!("600 keywords are searched by automata");
+        };
+        let expected = naive(search.keywords(), &data);
+        assert!(automata.dfa.get().is_none(), "no DFA before any search");
+        for _ in 0..DFA_AFTER.div_ceil(data.len()) {
+            assert_eq!(search.find_all(&data), expected);
+        }
+        automata
+            .dfa
+            .get_or_init(|| lockstep_dfa(&automata.keywords));
+        assert_eq!(search.find_all(&data), expected);
     }
 
     /// The four-stream walk finds what brute force finds, on texts long enough to be split

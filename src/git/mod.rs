@@ -73,6 +73,15 @@ pub struct GitFragments {
     pub paths: HashSet<String>,
 }
 
+impl GitFragments {
+    /// Adds what another part of the same scan found, after what this one holds.
+    fn absorb(&mut self, part: GitFragments) {
+        self.skipped += part.skipped;
+        self.fragments.extend(part.fragments);
+        self.paths.extend(part.paths);
+    }
+}
+
 /// One blob a commit added or changed, with what it replaced.
 #[derive(Clone, Debug)]
 struct BlobChange {
@@ -210,9 +219,26 @@ impl GitRepo {
         }
         let changes = changes_between(&head, &staged);
         let mut out = GitFragments::default();
-        for change in changes {
+        for change in &changes {
             out.paths.insert(change.path.to_str_lossy().into_owned());
-            Self::push_change(&self.repo, change, None, max_size, &mut out)?;
+        }
+        // Reading and diffing the blobs is most of a large commit's scan (each old blob is
+        // inflated from the pack): done in parallel, in the changes' order.
+        use rayon::prelude::*;
+        let shared = self.repo.clone().into_sync();
+        let parts: Vec<Result<GitFragments>> = changes
+            .into_par_iter()
+            .map_init(
+                || light_handle(&shared),
+                |repo, change| {
+                    let mut part = GitFragments::default();
+                    Self::push_change(repo, change, None, max_size, &mut part)?;
+                    Ok(part)
+                },
+            )
+            .collect();
+        for part in parts {
+            out.absorb(part?);
         }
         Ok(out)
     }
@@ -457,9 +483,7 @@ impl GitRepo {
             .collect();
         let mut out = GitFragments::default();
         for part in parts {
-            let part = part?;
-            out.skipped += part.skipped;
-            out.fragments.extend(part.fragments);
+            out.absorb(part?);
         }
         Ok(out)
     }
