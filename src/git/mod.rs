@@ -344,6 +344,40 @@ impl GitRepo {
         Ok(tips)
     }
 
+    /// The commit HEAD points at, or `None` while HEAD is unborn (a repository with no commit
+    /// yet): the state the agent hook trusts.
+    pub fn head_commit(&self) -> Result<Option<ObjectId>> {
+        let head = self.repo.head().map_err(|e| git_error("HEAD", e))?;
+        if head.is_unborn() {
+            return Ok(None);
+        }
+        let commit = self.repo.head_commit().map_err(|e| git_error("HEAD", e))?;
+        Ok(Some(commit.id))
+    }
+
+    /// A file's content in a commit's tree, or `None` when the path is not a file there or the
+    /// blob is larger than `max_size` (read from its header, so it is never loaded).
+    pub fn file_at(&self, commit: ObjectId, path: &Path, max_size: u64) -> Result<Option<Vec<u8>>> {
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(|e| git_error(format!("commit {commit}"), e))?;
+        let tree = commit.tree().map_err(|e| git_error("tree", e))?;
+        let Some(entry) = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| git_error(format!("{} in {}", path.display(), commit.id), e))?
+        else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        match Self::read_blob(&self.repo, entry.oid().to_owned(), max_size)? {
+            Blob::Text(data) => Ok(Some(data)),
+            Blob::Skipped => Ok(None),
+        }
+    }
+
     /// A file's content in a commit's tree (for reading config from a trusted commit), or
     /// `None` when the path is not there.
     pub fn read_file_at(&self, commit: ObjectId, path: &Path) -> Result<Option<Vec<u8>>> {
