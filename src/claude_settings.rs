@@ -1,12 +1,12 @@
 //! `staunch install --claude-code` / `uninstall --claude-code`: adds or removes the staunch
-//! `PreToolUse` hook in a Claude Code settings file.
+//! hooks in a Claude Code settings file: `PreToolUse` (every tool that writes, runs or sends
+//! data) and `UserPromptSubmit` (the prompt itself), both running the same command.
 //!
 //! The settings file belongs to the user: it holds permissions, environment, other hooks. So
-//! the file is parsed, only staunch's own entry is added or removed, and everything else is
+//! the file is parsed, only staunch's own entries are added or removed, and everything else is
 //! written back as it was; a file that is not valid JSON is left untouched and reported.
-//! staunch's entry is recognised by its command (it contains `staunch` and ends in
-//! `hook claude-code`), so a reinstall from a moved binary replaces it instead of adding a
-//! second one.
+//! staunch's entries are recognised by their command (it contains `staunch` and
+//! `hook claude-code`), so a reinstall replaces an older entry instead of adding a second one.
 
 use std::path::{Path, PathBuf};
 
@@ -16,14 +16,37 @@ use crate::cli::{Common, InstallArgs};
 use crate::error::{Error, Result};
 use crate::Verdict;
 
-/// The tools whose input the hook scans (see `hooks::claude_code`).
-pub const MATCHER: &str = "Write|Edit|MultiEdit|NotebookEdit|Bash";
+/// The tools whose input the hook scans (see `hooks::claude_code`): those that write files
+/// or run commands, and those that send data off the machine (MCP servers, the web, subagents).
+pub const MATCHER: &str = "Write|Edit|MultiEdit|NotebookEdit|Bash|WebFetch|WebSearch|Task|mcp__.*";
 
 const HOOK_ARGS: &str = "hook claude-code";
 
+/// How to get staunch, for the message of a machine that lacks it.
+const INSTALL_HINT: &str = "cargo install --locked --git https://github.com/OWNER/staunch staunch";
+
+/// The command Claude Code runs (through a shell). The repository's `.claude/settings.json` is
+/// shared, so it names no path of the machine that installed it: it finds `staunch` on PATH
+/// (or in `~/.cargo/bin`, where `cargo install` puts it, since an IDE's PATH may lack it). It
+/// fails closed: Claude Code blocks only on exit 2 and runs the tool on any other failure, so a
+/// missing binary (the shell's 127) or one that crashes (a panic's 101) exits 2 with a message.
+pub fn hook_command() -> String {
+    format!(
+        "PATH=\"$PATH:$HOME/.cargo/bin\"; \
+         if ! command -v staunch >/dev/null 2>&1; then \
+         echo 'staunch: blocked: staunch is not installed on this machine, so nothing can be \
+         checked for secrets. Install it ({INSTALL_HINT}) or remove its hooks from \
+         .claude/settings.json.' >&2; exit 2; fi; \
+         staunch {HOOK_ARGS}; status=$?; \
+         if [ \"$status\" -ne 0 ] && [ \"$status\" -ne 2 ]; then \
+         echo \"staunch: blocked: staunch failed (exit $status)\" >&2; exit 2; fi; \
+         exit \"$status\""
+    )
+}
+
 pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     let file = settings_path(args.user)?;
-    let command = hook_command()?;
+    let command = hook_command();
     let mut settings = read(&file)?;
     if !add_hook(&mut settings, &command).map_err(|message| config_error(&file, message))? {
         println!(
@@ -34,10 +57,11 @@ pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     }
     write(&file, &settings)?;
     println!(
-        "staunch: installed the Claude Code PreToolUse hook in {}\n  \
-         it scans {} before they run: `{command}`",
+        "staunch: installed the Claude Code hooks in {}\n  \
+         they scan the prompt, and {} calls before they run\n  \
+         they run `staunch` from PATH, and block every call on a machine without it",
         file.display(),
-        MATCHER.replace('|', ", ")
+        MATCHER.replace('|', ", ").replace(".*", "*")
     );
     Ok(Verdict::Clean)
 }
@@ -82,30 +106,10 @@ fn settings_path(user: bool) -> Result<PathBuf> {
     Ok(base.join(".claude").join("settings.json"))
 }
 
-/// The command Claude Code runs: this very binary, by absolute path, so the hook works whatever
-/// the agent's PATH holds.
-fn hook_command() -> Result<String> {
-    // Not canonicalised: a package manager's symlink survives upgrades, its target does not.
-    let exe = std::env::current_exe().map_err(|e| Error::io("<current executable>", e))?;
-    Ok(format!(
-        "{} {HOOK_ARGS}",
-        shell_quote(&exe.to_string_lossy())
-    ))
-}
-
-/// Claude Code runs the command through a shell: quote a path that needs it.
-fn shell_quote(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 /// Whether a hook command is staunch's own.
 pub fn is_staunch_command(command: &str) -> bool {
-    command.trim_end().ends_with(HOOK_ARGS) && command.contains("staunch")
+    command.contains(&format!("staunch {HOOK_ARGS}"))
+        || (command.trim_end().ends_with(HOOK_ARGS) && command.contains("staunch"))
 }
 
 fn config_error(file: &Path, message: String) -> Error {
@@ -155,8 +159,16 @@ fn write(file: &Path, settings: &Value) -> Result<()> {
     })
 }
 
-/// `hooks.PreToolUse`, created if missing; an error names what has the wrong shape.
-fn pre_tool_use(settings: &mut Value) -> std::result::Result<&mut Vec<Value>, String> {
+/// The hook events staunch installs into, with the matcher each entry takes (`None`: the event
+/// has no matcher).
+const EVENTS: [(&str, Option<&str>); 2] =
+    [("PreToolUse", Some(MATCHER)), ("UserPromptSubmit", None)];
+
+/// `hooks.<event>`, created if missing; an error names what has the wrong shape.
+fn event_groups<'a>(
+    settings: &'a mut Value,
+    event: &str,
+) -> std::result::Result<&'a mut Vec<Value>, String> {
     let root = settings.as_object_mut().ok_or("not a JSON object")?;
     let hooks = root
         .entry("hooks")
@@ -165,46 +177,56 @@ fn pre_tool_use(settings: &mut Value) -> std::result::Result<&mut Vec<Value>, St
         .as_object_mut()
         .ok_or("`hooks` is not an object; left untouched")?;
     hooks
-        .entry("PreToolUse")
+        .entry(event)
         .or_insert_with(|| Value::Array(Vec::new()))
         .as_array_mut()
-        .ok_or_else(|| "`hooks.PreToolUse` is not an array; left untouched".to_string())
+        .ok_or_else(|| format!("`hooks.{event}` is not an array; left untouched"))
 }
 
-/// Adds staunch's entry, replacing an older one. Returns false when exactly this entry is
+/// The entry staunch adds to an event's groups.
+fn entry(matcher: Option<&str>, command: &str) -> Value {
+    let hook = json!([{"type": "command", "command": command}]);
+    match matcher {
+        Some(matcher) => json!({"matcher": matcher, "hooks": hook}),
+        None => json!({"hooks": hook}),
+    }
+}
+
+/// Adds staunch's entries, replacing older ones. Returns false when exactly these entries are
 /// already there (nothing to write).
 pub fn add_hook(settings: &mut Value, command: &str) -> std::result::Result<bool, String> {
-    let groups = pre_tool_use(settings)?;
-    let ours = |group: &Value| -> Vec<String> {
-        group["hooks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|h| h["command"].as_str())
-            .filter(|c| is_staunch_command(c))
-            .map(str::to_string)
-            .collect()
-    };
-    let found: Vec<(Option<&str>, Vec<String>)> = groups
-        .iter()
-        .map(|g| (g["matcher"].as_str(), ours(g)))
-        .filter(|(_, commands)| !commands.is_empty())
-        .collect();
-    if let [(Some(MATCHER), commands)] = found.as_slice() {
-        if commands.len() == 1 && commands[0] == command {
-            return Ok(false);
-        }
+    // Check every event's shape before changing any, so a refusal leaves nothing half done.
+    for (event, _) in EVENTS {
+        event_groups(&mut settings.clone(), event)?;
     }
-    remove_from(groups);
-    groups.push(json!({
-        "matcher": MATCHER,
-        "hooks": [{"type": "command", "command": command}],
-    }));
-    Ok(true)
+    let mut changed = false;
+    for (event, matcher) in EVENTS {
+        let groups = event_groups(settings, event)?;
+        let wanted = entry(matcher, command);
+        let ours: Vec<&Value> = groups.iter().filter(|g| has_ours(g)).collect();
+        if let [only] = ours.as_slice() {
+            if **only == wanted {
+                continue;
+            }
+        }
+        remove_from(groups);
+        groups.push(wanted);
+        changed = true;
+    }
+    Ok(changed)
 }
 
-/// Removes staunch's entries, and the matcher groups, `PreToolUse` array and `hooks` object
-/// that removing them leaves empty. Returns whether anything was removed.
+/// Whether a matcher group holds one of staunch's hooks.
+fn has_ours(group: &Value) -> bool {
+    group["hooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|h| h["command"].as_str().is_some_and(is_staunch_command))
+}
+
+/// Removes staunch's entries, and the matcher groups, event arrays and `hooks` object that
+/// removing them leaves empty. Returns whether anything was removed.
 pub fn remove_hook(settings: &mut Value) -> std::result::Result<bool, String> {
     let Some(root) = settings.as_object_mut() else {
         return Err("not a JSON object".into());
@@ -215,22 +237,27 @@ pub fn remove_hook(settings: &mut Value) -> std::result::Result<bool, String> {
     let hooks = hooks
         .as_object_mut()
         .ok_or("`hooks` is not an object; left untouched")?;
-    let Some(groups) = hooks.get_mut("PreToolUse") else {
-        return Ok(false);
-    };
-    let groups = groups
-        .as_array_mut()
-        .ok_or("`hooks.PreToolUse` is not an array; left untouched")?;
-    if !remove_from(groups) {
-        return Ok(false);
-    }
-    if groups.is_empty() {
-        hooks.remove("PreToolUse");
-        if hooks.is_empty() {
-            root.remove("hooks");
+    for (event, _) in EVENTS {
+        if hooks.get(event).is_some_and(|g| !g.is_array()) {
+            return Err(format!("`hooks.{event}` is not an array; left untouched"));
         }
     }
-    Ok(true)
+    let mut removed = false;
+    for (event, _) in EVENTS {
+        let Some(groups) = hooks.get_mut(event).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        if remove_from(groups) {
+            removed = true;
+            if groups.is_empty() {
+                hooks.remove(event);
+            }
+        }
+    }
+    if removed && hooks.is_empty() {
+        root.remove("hooks");
+    }
+    Ok(removed)
 }
 
 /// Drops staunch's hooks from every group, and the groups left with no hook.
@@ -272,6 +299,11 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[1]["matcher"], MATCHER);
         assert_eq!(groups[1]["hooks"][0]["command"], CMD);
+        let prompt = settings["hooks"]["UserPromptSubmit"].as_array().unwrap();
+        assert_eq!(
+            prompt,
+            &vec![json!({"hooks": [{"type": "command", "command": CMD}]})]
+        );
         assert_eq!(remove_hook(&mut settings), Ok(true));
         assert_eq!(settings, before);
         assert_eq!(remove_hook(&mut settings), Ok(false));
@@ -311,13 +343,13 @@ mod tests {
     }
 
     #[test]
-    fn recognises_and_quotes_commands() {
+    fn recognises_its_commands_old_and_new() {
+        assert!(is_staunch_command(&hook_command()));
         assert!(is_staunch_command(
             "/usr/local/bin/staunch hook claude-code"
         ));
+        assert!(is_staunch_command("'/my dir/staunch' hook claude-code"));
         assert!(!is_staunch_command("/usr/bin/other hook claude-code"));
         assert!(!is_staunch_command("staunch hook pre-commit"));
-        assert_eq!(shell_quote("/a/b/staunch"), "/a/b/staunch");
-        assert_eq!(shell_quote("/my dir/it's"), r"'/my dir/it'\''s'");
     }
 }
