@@ -41,7 +41,9 @@ pub fn run(cli: Cli) -> Result<Verdict> {
             HookKind::PrePush { remote } => {
                 crate::hooks::pre_push(&cli.common, remote.first().map(String::as_str))
             }
-            HookKind::ClaudeCode => crate::hooks::claude_code::run(&cli.common),
+            HookKind::ClaudeCode { json_output } => {
+                crate::hooks::claude_code::run(&cli.common, *json_output)
+            }
             HookKind::PreReceive => crate::hooks::pre_receive::run(&cli.common),
         },
         Command::Install(args) => crate::install::install(&cli.common, args),
@@ -89,7 +91,7 @@ fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
         &root,
         &common.rule_packs,
     )?;
-    matcher_from_settings(common, settings, &root, use_baseline)
+    matcher_from_settings(common, settings, AllowFiles::disk(&root), use_baseline)
 }
 
 /// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
@@ -123,16 +125,113 @@ fn build_matcher_for_range(
             &common.rule_packs,
         )?,
     };
-    matcher_from_settings(common, settings, &root, true)
+    matcher_from_settings(common, settings, AllowFiles::disk(&root), true)
+}
+
+/// Reads nothing: where there is no trusted state, a configuration reads as the defaults.
+struct NoFiles;
+
+impl ConfigReader for NoFiles {
+    fn read(&self, _path: &Path) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+}
+
+/// Where the allow files beside a configuration are read from.
+#[derive(Clone, Copy)]
+struct AllowFiles<'a> {
+    /// The baseline the configuration names: from where the configuration was read.
+    baseline: Source<'a>,
+    /// `.gitleaksignore` at the root.
+    gitleaksignore: Source<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The work tree, whose root is given.
+    Disk(&'a Path),
+    /// A commit's tree; a file not in it allows nothing.
+    Commit(&'a CommitReader<'a>),
+    /// Nowhere: there is no trusted state to read it from.
+    Nowhere,
+}
+
+impl<'a> AllowFiles<'a> {
+    fn disk(root: &'a Path) -> AllowFiles<'a> {
+        AllowFiles {
+            baseline: Source::Disk(root),
+            gitleaksignore: Source::Disk(root),
+        }
+    }
+}
+
+/// For the agent hook (`hook claude-code`): the matcher as HEAD's configuration, rule packs,
+/// baseline and `.gitleaksignore` make it, never the work tree's, since the agent writes the
+/// work tree; with no HEAD (a repository with no commit yet) or no repository, the built-in
+/// defaults. Explicit `--config` (with what it names), `--rules` and `--baseline` are the
+/// settings file's choice and are read from disk; `.gitleaksignore`, which no flag names, from
+/// HEAD all the same. Inline allow markers are left to the caller (returned, and switched off in
+/// the matcher): a marker counts only on a line HEAD already has.
+pub fn build_matcher_from_head(
+    common: &Common,
+    repo: Option<&GitRepo>,
+    head: Option<gix::ObjectId>,
+) -> Result<(Matcher, Vec<String>)> {
+    let root = repo
+        .and_then(GitRepo::work_dir)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let trusted = repo
+        .zip(head)
+        .map(|(repo, commit)| CommitReader { repo, commit });
+    let in_head = trusted.as_ref().map_or(Source::Nowhere, Source::Commit);
+    let (settings, files) = match &common.config {
+        // The settings file's choice, with what it names; `.gitleaksignore` is named by nobody.
+        Some(explicit) => (
+            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
+            AllowFiles {
+                baseline: Source::Disk(&root),
+                gitleaksignore: in_head,
+            },
+        ),
+        None => {
+            let mut settings = match &trusted {
+                Some(reader) => {
+                    crate::config::load(reader, None, Path::new(""), &common.rule_packs)?
+                }
+                None => crate::config::load(&NoFiles, None, Path::new(""), &common.rule_packs)?,
+            };
+            // Named relative to the tree's root; the log itself is written in the work tree.
+            settings.audit_log = settings.audit_log.map(|p| root.join(p));
+            let files = AllowFiles {
+                baseline: in_head,
+                gitleaksignore: in_head,
+            };
+            (settings, files)
+        }
+    };
+    let (rules, mut options) = scan_options(common, settings, files, true)?;
+    let markers = std::mem::take(&mut options.allow_markers);
+    Ok((Matcher::new(rules, options), markers))
 }
 
 /// `use_baseline` is false only for the baseline commands, which must see every finding.
 fn matcher_from_settings(
     common: &Common,
     settings: Settings,
-    root: &Path,
+    files: AllowFiles,
     use_baseline: bool,
 ) -> Result<Matcher> {
+    let (rules, options) = scan_options(common, settings, files, use_baseline)?;
+    Ok(Matcher::new(rules, options))
+}
+
+/// The rules and scan options a configuration gives, with the allow files read from `files`.
+fn scan_options(
+    common: &Common,
+    settings: Settings,
+    files: AllowFiles,
+    use_baseline: bool,
+) -> Result<(Vec<Rule>, ScanOptions)> {
     let mut options = ScanOptions::default();
     if let Some(depth) = settings.decode_depth {
         options.decode_depth = depth;
@@ -155,22 +254,39 @@ fn matcher_from_settings(
     if let Some(path) = &settings.audit_log {
         crate::audit::use_configured_path(path)?;
     }
-    let baseline = common
-        .baseline
-        .clone()
-        .or(settings.baseline)
-        .filter(|_| use_baseline);
-    if let Some(path) = baseline {
-        options.baseline = Baseline::read(&path)?.fingerprints();
+    if !use_baseline {
+        return Ok((settings.rules, options));
     }
-    let ignore = root.join(".gitleaksignore");
-    if let Some(text) = std::fs::read_to_string(&ignore)
-        .ok()
-        .filter(|_| use_baseline)
-    {
+    let baseline = match (&common.baseline, settings.baseline, files.baseline) {
+        (Some(explicit), _, _) => Some(Baseline::read(explicit)?),
+        (None, Some(path), Source::Disk(_)) => Some(Baseline::read(&path)?),
+        (None, Some(path), Source::Commit(reader)) => match reader.read(&path)? {
+            Some(data) => {
+                Some(
+                    serde_json::from_slice::<Baseline>(&data).map_err(|e| Error::Config {
+                        file: format!("{} in commit {}", path.display(), reader.commit),
+                        message: format!("not a staunch baseline: {e}"),
+                    })?,
+                )
+            }
+            None => None,
+        },
+        (None, _, _) => None,
+    };
+    if let Some(baseline) = baseline {
+        options.baseline = baseline.fingerprints();
+    }
+    let ignore = match files.gitleaksignore {
+        Source::Disk(root) => std::fs::read_to_string(root.join(".gitleaksignore")).ok(),
+        Source::Commit(reader) => reader
+            .read(Path::new(".gitleaksignore"))?
+            .map(|data| String::from_utf8_lossy(&data).into_owned()),
+        Source::Nowhere => None,
+    };
+    if let Some(text) = ignore {
         options.ignored_locations = crate::baseline::parse_gitleaksignore(&text);
     }
-    Ok(Matcher::new(settings.rules, options))
+    Ok((settings.rules, options))
 }
 
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {

@@ -266,7 +266,7 @@ fn describe(command: &Command) -> (&'static str, Option<String>) {
             HookKind::PreCommit { .. } => ("hook.pre-commit", Some("files".into())),
             HookKind::PrePush { .. } => ("hook.pre-push", Some("push".into())),
             HookKind::PreReceive => ("hook.pre-receive", Some("receive".into())),
-            HookKind::ClaudeCode => ("hook.claude-code", Some("tool-input".into())),
+            HookKind::ClaudeCode { .. } => ("hook.claude-code", Some("tool-input".into())),
         },
         Command::Install(_) => ("install", None),
         Command::Uninstall(_) => ("uninstall", None),

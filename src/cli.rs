@@ -107,8 +107,15 @@ pub enum HookKind {
         #[arg(num_args = 0..=2)]
         remote: Vec<String>,
     },
-    /// Claude Code PreToolUse hook: scan what a tool is about to write or run
-    ClaudeCode,
+    /// Claude Code hook (PreToolUse, UserPromptSubmit): scan what a tool is about to write,
+    /// run or send, or the prompt about to be sent; exit 2 blocks
+    ClaudeCode {
+        /// Answer with Claude Code's JSON hook output on stdout and exit 0 (a `deny` decision
+        /// for a tool call, `block` for a prompt) instead of exit 2 and the reason on stderr;
+        /// errors still exit 2
+        #[arg(long)]
+        json_output: bool,
+    },
     /// Scan what a push brings, from git's stdin `<old> <new> <ref>` lines (server-side git
     /// pre-receive hook, bare repository)
     PreReceive,
