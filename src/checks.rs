@@ -426,7 +426,7 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
         return private_ipv4(host.as_bytes(), &empty);
     }
     for domain in internal_domains {
-        if host == *domain || host.ends_with(&format!(".{domain}")) {
+        if host == *domain || ends_with_label(&host, domain) {
             return true;
         }
     }
@@ -449,10 +449,7 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
     if host.ends_with(".svc.cluster.local") || host.ends_with(".svc") {
         return true;
     }
-    if INTERNAL_SUFFIXES
-        .iter()
-        .any(|s| host.ends_with(&format!(".{s}")))
-    {
+    if INTERNAL_SUFFIXES.iter().any(|s| ends_with_label(&host, s)) {
         // `.local` also names mDNS hosts, still a private network.
         return true;
     }
@@ -461,6 +458,14 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
         && labels[1..labels.len() - 1]
             .iter()
             .any(|l| INTERNAL_LABELS.contains(l))
+}
+
+/// Whether `host` ends with `.suffix`: a whole label (or labels), not part of one. Checked in
+/// place, since every URL in a scan comes here.
+fn ends_with_label(host: &str, suffix: &str) -> bool {
+    host.len() > suffix.len()
+        && host.ends_with(suffix)
+        && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
 }
 
 /// Host labels that mark a test double or a documentation stand-in, not a real machine.
