@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, BASELINE_FILE};
+use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -89,7 +89,12 @@ fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
         &root,
         &common.rule_packs,
     )?;
-    matcher_from_settings(common, settings, &root, use_baseline)
+    let sources = AllowSources {
+        settings: &DiskReader,
+        repository: &DiskReader,
+        root,
+    };
+    matcher_from_settings(common, settings, &sources, use_baseline)
 }
 
 /// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
@@ -100,37 +105,61 @@ struct CommitReader<'a> {
 
 impl ConfigReader for CommitReader<'_> {
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
-        self.repo.read_file_at(self.commit, path)
+        // `./x` names `x`; a path that leaves the tree (`../x`, absolute) is not in the commit.
+        let mut inside = PathBuf::new();
+        for component in path.components() {
+            match component {
+                std::path::Component::Normal(part) => inside.push(part),
+                std::path::Component::CurDir => {}
+                _ => return Ok(None),
+            }
+        }
+        self.repo.read_file_at(self.commit, &inside)
     }
 }
 
-/// For `--range A..B`: the config and rule packs as they are in the base commit A. An explicit
-/// `--config FILE` is the CI script's choice and is read from disk.
+/// Where the allow state that is not part of the settings is read from.
+struct AllowSources<'a> {
+    /// Where the settings came from: the baseline they name is read from the same place.
+    settings: &'a dyn ConfigReader,
+    /// Where `.gitleaksignore` is read from, at `root`.
+    repository: &'a dyn ConfigReader,
+    root: PathBuf,
+}
+
+/// For `--range A..B`: the config, rule packs, baseline and `.gitleaksignore` as they are in
+/// the base commit A, so nothing the range adds can allow its own findings. An explicit
+/// `--config FILE` or `--baseline FILE` is the CI script's choice and is read from disk.
 fn build_matcher_for_range(
     common: &Common,
     repo: &GitRepo,
     base: gix::ObjectId,
 ) -> Result<Matcher> {
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
-    let settings = match &common.config {
-        Some(explicit) => {
-            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?
-        }
-        None => crate::config::load(
-            &CommitReader { repo, commit: base },
-            None,
-            Path::new(""),
-            &common.rule_packs,
-        )?,
+    let at_base = CommitReader { repo, commit: base };
+    let (settings, from): (_, &dyn ConfigReader) = match &common.config {
+        Some(explicit) => (
+            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
+            &DiskReader,
+        ),
+        None => (
+            crate::config::load(&at_base, None, Path::new(""), &common.rule_packs)?,
+            &at_base,
+        ),
     };
-    matcher_from_settings(common, settings, &root, true)
+    let sources = AllowSources {
+        settings: from,
+        repository: &at_base,
+        root: PathBuf::new(),
+    };
+    matcher_from_settings(common, settings, &sources, true)
 }
 
 /// `use_baseline` is false only for the baseline commands, which must see every finding.
 fn matcher_from_settings(
     common: &Common,
     settings: Settings,
-    root: &Path,
+    sources: &AllowSources<'_>,
     use_baseline: bool,
 ) -> Result<Matcher> {
     let mut options = ScanOptions::default();
@@ -155,20 +184,24 @@ fn matcher_from_settings(
     if let Some(path) = &settings.audit_log {
         crate::audit::use_configured_path(path)?;
     }
-    let baseline = common
-        .baseline
-        .clone()
-        .or(settings.baseline)
-        .filter(|_| use_baseline);
-    if let Some(path) = baseline {
-        options.baseline = Baseline::read(&path)?.fingerprints();
+    if !use_baseline {
+        return Ok(Matcher::new(settings.rules, options));
     }
-    let ignore = root.join(".gitleaksignore");
-    if let Some(text) = std::fs::read_to_string(&ignore)
-        .ok()
-        .filter(|_| use_baseline)
-    {
-        options.ignored_locations = crate::baseline::parse_gitleaksignore(&text);
+    if let Some(path) = &common.baseline {
+        options.baseline = Baseline::read(path)?.fingerprints();
+    } else if let Some(path) = &settings.baseline {
+        let name = path.display().to_string();
+        let data = sources.settings.read(path)?.ok_or_else(|| Error::Config {
+            file: name.clone(),
+            message: "the baseline the configuration names is not there".into(),
+        })?;
+        options.baseline = Baseline::parse(&name, &data)?.fingerprints();
+    }
+    // An ignore file that cannot be read allows nothing, which is the safe direction.
+    let ignore = sources.root.join(IGNORE_FILE);
+    if let Ok(Some(data)) = sources.repository.read(&ignore) {
+        options.ignored_locations =
+            crate::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
     }
     Ok(Matcher::new(settings.rules, options))
 }
