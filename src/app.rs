@@ -116,6 +116,10 @@ impl ConfigReader for CommitReader<'_> {
         }
         self.repo.read_file_at(self.commit, &inside)
     }
+
+    fn describe(&self, path: &Path) -> String {
+        format!("{}:{}", self.commit, path.display())
+    }
 }
 
 /// Where the allow state that is not part of the settings is read from.
@@ -189,19 +193,22 @@ fn matcher_from_settings(
     }
     if let Some(path) = &common.baseline {
         options.baseline = Baseline::read(path)?.fingerprints();
+        options.baseline_source = path.display().to_string();
     } else if let Some(path) = &settings.baseline {
-        let name = path.display().to_string();
+        let name = sources.settings.describe(path);
         let data = sources.settings.read(path)?.ok_or_else(|| Error::Config {
             file: name.clone(),
             message: "the baseline the configuration names is not there".into(),
         })?;
         options.baseline = Baseline::parse(&name, &data)?.fingerprints();
+        options.baseline_source = name;
     }
     // An ignore file that cannot be read allows nothing, which is the safe direction.
     let ignore = sources.root.join(IGNORE_FILE);
     if let Ok(Some(data)) = sources.repository.read(&ignore) {
         options.ignored_locations =
             crate::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
+        options.ignore_source = sources.repository.describe(&ignore);
     }
     Ok(Matcher::new(settings.rules, options))
 }
@@ -283,15 +290,7 @@ pub fn scan_named_files(
         .collect();
     let mut outcome = scan::scan_fragments(matcher, fragments);
     if !unstaged.is_empty() {
-        let on_disk = scan::scan_paths(matcher, &unstaged, max_file_size);
-        outcome.findings.extend(on_disk.findings);
-        outcome.findings.sort();
-        outcome.stats.files += on_disk.stats.files;
-        outcome.stats.bytes += on_disk.stats.bytes;
-        outcome.stats.skipped += on_disk.stats.skipped;
-        outcome.stats.errors += on_disk.stats.errors;
-        outcome.stats.allowed += on_disk.stats.allowed;
-        outcome.errors.extend(on_disk.errors);
+        outcome.merge(scan::scan_paths(matcher, &unstaged, max_file_size));
     }
     outcome.stats.skipped += staged.skipped;
     Ok(outcome)

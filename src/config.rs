@@ -103,6 +103,9 @@ pub struct Allow {
     pub stopwords: Vec<String>,
     pub rules: Vec<String>,
     pub commits: Vec<String>,
+    /// Which entry of which file this is (`[[allow]] "fixtures" in .staunch.toml`): reports
+    /// name it for every finding it silences.
+    pub origin: String,
 }
 
 impl Allow {
@@ -157,6 +160,10 @@ impl Allow {
                 .iter()
                 .map(|c| c.to_ascii_lowercase())
                 .collect(),
+            origin: match &spec.description {
+                Some(description) => format!("[[allow]] {description:?} in {file}"),
+                None => format!("[[allow]] in {file}"),
+            },
         })
     }
 
@@ -234,6 +241,12 @@ pub struct Settings {
 /// Reads a file for the config loader: from disk, or from a commit's tree for `--range`.
 pub trait ConfigReader {
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>>;
+
+    /// How messages and reports name `path` read from here: a commit's reader says which
+    /// commit (`<commit>:<path>`, as git writes it), so a reviewer sees the trusted source.
+    fn describe(&self, path: &Path) -> String {
+        path.display().to_string()
+    }
 }
 
 /// Reads from the file system.
@@ -271,7 +284,7 @@ pub fn load(
             (path, data)
         }
     };
-    let name = file.display().to_string();
+    let name = reader.describe(&file);
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let text = match text {
         Some(data) => String::from_utf8(data).map_err(|_| Error::Config {
@@ -309,7 +322,7 @@ pub fn read_pack(
         message: format!("rule pack {} not found", path.display()),
     })?;
     let text = String::from_utf8_lossy(&data);
-    let name = path.display().to_string();
+    let name = reader.describe(path);
     if crate::gitleaks::looks_like_gitleaks(&text) {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         return crate::gitleaks::load_pack(reader, &name, &text, &base_dir);
@@ -409,6 +422,7 @@ mod tests {
         assert_eq!(s.block, Some(vec![Severity::High]));
         assert!(s.allow[0].allows("generic-password", "tests/a.py", None, b"x", b"x"));
         assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x"));
+        assert_eq!(s.allow[0].origin, "[[allow]] in r/.staunch.toml");
     }
 
     #[test]

@@ -27,6 +27,30 @@ pub struct Finding {
     pub decoded: Vec<String>,
 }
 
+/// The allow mechanisms, as reports name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mechanism {
+    /// A marker on the finding's line.
+    Inline,
+    /// An `[[allow]]` entry, a gitleaks allowlist or a rule pack's allowlist.
+    Config,
+    /// A baseline file's fingerprint.
+    Baseline,
+    /// A `.gitleaksignore` entry.
+    IgnoreFile,
+}
+
+/// A finding an allow mechanism silenced: it does not block and is not a finding, but reports
+/// that can show suppressed results (SARIF) show it, with what silenced it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub mechanism: Mechanism,
+    /// What allowed it, for a person: `[[allow]] "fixtures" in .staunch.toml`,
+    /// `baseline 1a2b...:.staunch-baseline.json` (a range scan names the base commit).
+    pub justification: String,
+}
+
 /// A stable identity for a finding that survives line moves and never reveals the secret:
 /// SHA-256 over rule id, path and secret.
 pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {

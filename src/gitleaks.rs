@@ -398,6 +398,7 @@ fn map_allowlist(
         stopwords: Vec::new(),
         rules,
         commits: Vec::new(),
+        origin: format!("{context} in {file}"),
     };
     if and {
         return Ok(vec![Allow {

@@ -1,5 +1,8 @@
 //! What a change can do to its own scan: in `scan --range A..B` every allow mechanism comes from
-//! the base commit A.
+//! the base commit A, and reports say which mechanism silenced what.
+
+use std::path::Path;
+use std::process::Command;
 
 use crate::util::*;
 
@@ -53,5 +56,126 @@ fn a_range_cannot_allow_its_own_secret_with_an_ignore_file_or_a_baseline() {
     assert_eq!(
         findings(&doc),
         vec![("aws-access-key-id".into(), "deploy/app.env".into(), 2)]
+    );
+}
+
+/// A repository whose base commit allows three findings the next commit adds, each by another
+/// mechanism: its `.gitleaksignore`, its baseline and an `[[allow]]` entry.
+fn repo_with_trusted_allows() -> (TestRepo, String) {
+    let repo = TestRepo::git_init();
+    repo.write("legacy.env", "DB_PASSWORD=Old-Pass-1-Lantern\n");
+    repo.write(
+        ".staunch.toml",
+        "baseline = \".staunch-baseline.json\"\n[[allow]]\ndescription = \"fixtures\"\npaths = [\"fixtures/**\"]\n",
+    );
+    repo.write(".gitleaksignore", "deploy/app.env:aws-access-token:1\n");
+    repo.add(".");
+    let out = repo.run(&["baseline", "create"], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    repo.add(".");
+    let base = repo.commit("base");
+    repo.write("deploy/app.env", format!("AWS={}\n", fake_aws_key()));
+    repo.write("fixtures/sample.env", format!("AWS={}\n", fake_aws_key()));
+    repo.write("legacy.env", "export DB_PASSWORD=Old-Pass-1-Lantern\n");
+    repo.add(".");
+    repo.commit("pr");
+    (repo, base)
+}
+
+#[test]
+fn allows_from_the_base_commit_are_named_and_emitted_as_sarif_suppressions() {
+    let (repo, base) = repo_with_trusted_allows();
+    let (code, doc) = repo.json(&["scan", "--range", &range(&base)]);
+    assert_eq!(code, 0, "{doc}");
+    assert!(findings(&doc).is_empty(), "{doc}");
+    assert_eq!(doc["stats"]["allowed"], 3, "{doc}");
+    assert_eq!(allowed_by(&doc, "config"), 1);
+    // `baseline` counts both files, as it always has; `gitleaksignore` says how many of those.
+    assert_eq!(allowed_by(&doc, "baseline"), 2);
+    assert_eq!(allowed_by(&doc, "gitleaksignore"), 1);
+
+    // The human summary names each mechanism.
+    let out = repo.run(&["scan", "--range", &range(&base)], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 allowed (1 by baseline, 1 by .gitleaksignore, 1 by [[allow]]"),
+        "{text}"
+    );
+    assert!(!text.contains("allowed inline"), "{text}");
+
+    // SARIF shows them as suppressed results, saying by what.
+    let out = repo.run(
+        &["scan", "--range", &range(&base), "--format", "sarif"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let mut seen: Vec<(String, String, String)> = results
+        .iter()
+        .map(|r| {
+            let suppression = &r["suppressions"][0];
+            (
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                suppression["kind"].as_str().unwrap().to_string(),
+                suppression["justification"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 3, "{sarif}");
+    assert_eq!(seen[0].0, "deploy/app.env");
+    assert!(seen[0].2.contains(".gitleaksignore"), "{seen:?}");
+    assert_eq!(seen[1].0, "fixtures/sample.env");
+    assert!(
+        seen[1].2.contains("[[allow]]") && seen[1].2.contains(".staunch.toml"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[2].0, "legacy.env");
+    assert!(seen[2].2.contains("baseline"), "{seen:?}");
+    assert!(seen.iter().all(|s| s.1 == "external"), "{seen:?}");
+    // Each names the commit the allow was read from.
+    assert!(seen.iter().all(|s| s.2.contains(&base[..12])), "{seen:?}");
+    validate_sarif(&repo, &out.stdout);
+}
+
+/// Validates a SARIF report against the OASIS schema with Python's `jsonschema`, when both are
+/// there (as `reports::sarif_validates_against_the_oasis_schema` does; it says so when not).
+fn validate_sarif(repo: &TestRepo, report: &[u8]) {
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-schema-2.1.0.json");
+    let has_jsonschema = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !schema.exists() || !has_jsonschema {
+        eprintln!("SKIPPED SARIF schema validation: no schema or no python3 jsonschema");
+        return;
+    }
+    let file = repo.path().join("report.sarif");
+    std::fs::write(&file, report).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        doc = json.load(open(sys.argv[2]))\n\
+        cls = jsonschema.validators.validator_for(schema)\n\
+        errors = sorted(cls(schema, format_checker=cls.FORMAT_CHECKER).iter_errors(doc), key=str)\n\
+        for e in errors: print(list(e.absolute_path), e.message)\n\
+        sys.exit(1 if errors else 0)\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        out.status.success(),
+        "SARIF does not validate:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
