@@ -93,6 +93,7 @@ fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
         settings: &DiskReader,
         repository: &DiskReader,
         root,
+        range: false,
     };
     matcher_from_settings(common, settings, &sources, use_baseline)
 }
@@ -129,6 +130,9 @@ struct AllowSources<'a> {
     /// Where `.gitleaksignore` is read from, at `root`.
     repository: &'a dyn ConfigReader,
     root: PathBuf,
+    /// A range scan: every scanned line is one the range adds, so an inline marker on it is
+    /// the change's own and silences nothing unless the policy says so.
+    range: bool,
 }
 
 /// For `--range A..B`: the config, rule packs, baseline and `.gitleaksignore` as they are in
@@ -155,6 +159,7 @@ fn build_matcher_for_range(
         settings: from,
         repository: &at_base,
         root: PathBuf::new(),
+        range: true,
     };
     matcher_from_settings(common, settings, &sources, true)
 }
@@ -178,6 +183,7 @@ fn matcher_from_settings(
     if !settings.foreign_allow_markers {
         options.allow_markers = vec!["staunch:allow".into()];
     }
+    options.trust_inline_markers = !sources.range || settings.honour_inline_allows_in_range;
     if let Some(block) = settings.block {
         options.block = block;
     }

@@ -61,6 +61,9 @@ pub struct PolicySection {
     pub block: Option<Vec<Severity>>,
     /// Honour `gitleaks:allow` and `pragma: allowlist secret` besides `staunch:allow`.
     pub foreign_allow_markers: Option<bool>,
+    /// In `scan --range`, honour inline markers on lines the range adds. Off by default: the
+    /// change would be allowing its own secret; its findings are reported, marked.
+    pub honour_inline_allows_in_range: Option<bool>,
 }
 
 /// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
@@ -232,6 +235,7 @@ pub struct Settings {
     pub allow: Vec<Allow>,
     pub block: Option<Vec<Severity>>,
     pub foreign_allow_markers: bool,
+    pub honour_inline_allows_in_range: bool,
     pub baseline: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
     /// Where the settings came from, for `config check`.
@@ -372,6 +376,7 @@ fn from_config(
         allow,
         block: config.policy.block,
         foreign_allow_markers: config.policy.foreign_allow_markers.unwrap_or(true),
+        honour_inline_allows_in_range: config.policy.honour_inline_allows_in_range.unwrap_or(false),
         baseline: config.baseline.map(|p| base_dir.join(p)),
         audit_log: config.audit_log.map(|p| base_dir.join(p)),
         source: None,
@@ -423,6 +428,9 @@ mod tests {
         assert!(s.allow[0].allows("generic-password", "tests/a.py", None, b"x", b"x"));
         assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x"));
         assert_eq!(s.allow[0].origin, "[[allow]] in r/.staunch.toml");
+        assert!(!s.honour_inline_allows_in_range);
+        let s = load_text("[policy]\nhonour_inline_allows_in_range = true\n").unwrap();
+        assert!(s.honour_inline_allows_in_range);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct Finding {
     pub blocks: bool,
     /// The decodings applied to reach the secret, outermost first (`["base64"]`).
     pub decoded: Vec<String>,
+    /// The inline marker (`staunch:allow`, `gitleaks:allow`...) on this finding's line that was
+    /// not honoured because the change being scanned added it: a range scan reports such
+    /// findings, marked, so a reviewer sees that the change tried to allow its own secret.
+    pub allowed_by_change: Option<String>,
 }
 
 /// The allow mechanisms, as reports name them.

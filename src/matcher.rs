@@ -27,6 +27,10 @@ pub struct ScanOptions {
     pub internal_domains: Vec<String>,
     /// Inline markers that silence a finding on their line.
     pub allow_markers: Vec<String>,
+    /// Whether those markers silence findings. A range scan sees only lines the range adds, so
+    /// a marker there is one the change wrote about itself: the finding is reported, marked
+    /// [`Finding::allowed_by_change`], unless the base commit's policy trusts such markers.
+    pub trust_inline_markers: bool,
     /// Configured allow entries.
     pub allow: Vec<crate::config::Allow>,
     /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
@@ -56,6 +60,7 @@ impl Default for ScanOptions {
                 "gitleaks:allow".into(),
                 "pragma: allowlist secret".into(),
             ],
+            trust_inline_markers: true,
             allow: Vec::new(),
             baseline: Default::default(),
             baseline_source: crate::baseline::BASELINE_FILE.into(),
@@ -236,7 +241,7 @@ impl Matcher {
             let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
             let column = m.span.start - line_range.start + 1;
             let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
-            let finding = Finding {
+            let mut finding = Finding {
                 path: fragment.path.clone(),
                 line,
                 column,
@@ -250,9 +255,11 @@ impl Matcher {
                 blocks: self.options.block.contains(&rule.severity),
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
+                allowed_by_change: None,
             };
-            let allowed = match self.allow_marker(line_text) {
-                Some(marker) => Some((
+            let marker = self.allow_marker(line_text);
+            let allowed = match marker {
+                Some(marker) if self.options.trust_inline_markers => Some((
                     Mechanism::Inline,
                     format!("inline marker `{marker}` on the line"),
                 )),
@@ -267,7 +274,10 @@ impl Matcher {
                         justification,
                     });
                 }
-                None => result.findings.push(finding),
+                None => {
+                    finding.allowed_by_change = marker.map(str::to_string);
+                    result.findings.push(finding);
+                }
             }
         }
         result.allowed =

@@ -8,6 +8,9 @@ use super::{shown_secret, ReportOptions};
 use crate::rules::Severity;
 use crate::scan::Outcome;
 
+/// The `[policy]` key that makes range scans honour inline markers the range adds.
+const POLICY_KEY: &str = "honour_inline_allows_in_range";
+
 pub fn write(
     out: &mut dyn Write,
     outcome: &Outcome,
@@ -37,6 +40,13 @@ pub fn write(
                 f.severity
             )?;
         }
+        if let Some(marker) = &f.allowed_by_change {
+            writeln!(
+                out,
+                "    (allowed by the change itself: `{marker}` is on a line this range adds; \
+                 not honoured, see [policy] {POLICY_KEY})"
+            )?;
+        }
         writeln!(out, "    {}", f.description)?;
         writeln!(out, "    secret: {}", shown_secret(f, options))?;
         if let Some(commit) = &f.commit {
@@ -49,8 +59,18 @@ pub fn write(
         writeln!(out)?;
     }
     let s = &outcome.stats;
+    let by_change = outcome
+        .findings
+        .iter()
+        .filter(|f| f.allowed_by_change.is_some())
+        .count();
+    let by_change = if by_change > 0 {
+        format!(" ({by_change} allowed by the change itself, not honoured)")
+    } else {
+        String::new()
+    };
     let summary = format!(
-        "{} finding(s) in {} file(s), {} bytes scanned, {} skipped, {}, {} error(s), {} ms",
+        "{} finding(s){by_change} in {} file(s), {} bytes scanned, {} skipped, {}, {} error(s), {} ms",
         outcome.findings.len(),
         s.files,
         s.bytes,

@@ -126,6 +126,13 @@ fn result(f: &Finding, rule_index: usize, options: &ReportOptions) -> Value {
     if !f.decoded.is_empty() {
         text.push_str(&format!(", decoded from {}", f.decoded.join(" > ")));
     }
+    if let Some(marker) = &f.allowed_by_change {
+        // Not a suppression: the marker is the change's own, so the result stays open.
+        text.push_str(&format!(
+            "; allowed by the change itself (`{marker}` on a line the scanned range adds), \
+             not honoured"
+        ));
+    }
     let mut result = json!({
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
@@ -151,6 +158,9 @@ fn result(f: &Finding, rule_index: usize, options: &ReportOptions) -> Value {
     if !f.blocks {
         // Reported, but the configuration's severity policy lets it through.
         result["properties"]["blocks"] = json!(false);
+    }
+    if let Some(marker) = &f.allowed_by_change {
+        result["properties"]["allowedByChange"] = json!(marker);
     }
     result
 }

@@ -1,5 +1,5 @@
 //! What a change can do to its own scan: in `scan --range A..B` every allow mechanism comes from
-//! the base commit A, and reports say which mechanism silenced what.
+//! the base commit A, and inline markers the range adds are reported, not honoured.
 
 use std::path::Path;
 use std::process::Command;
@@ -140,6 +140,93 @@ fn allows_from_the_base_commit_are_named_and_emitted_as_sarif_suppressions() {
     // Each names the commit the allow was read from.
     assert!(seen.iter().all(|s| s.2.contains(&base[..12])), "{seen:?}");
     validate_sarif(&repo, &out.stdout);
+}
+
+#[test]
+fn inline_markers_a_range_adds_are_reported_unless_the_base_config_trusts_them() {
+    let repo = TestRepo::git_init();
+    repo.write("README.md", "hi\n");
+    repo.add(".");
+    let base = repo.commit("base");
+    repo.write(
+        "app.env",
+        format!(
+            "AWS={} # staunch:allow\nGH={}  # gitleaks:allow\n",
+            fake_aws_key(),
+            fake_github_token()
+        ),
+    );
+    // The change's own config cannot switch the policy on.
+    repo.write(
+        ".staunch.toml",
+        "[policy]\nhonour_inline_allows_in_range = true\n",
+    );
+    repo.add(".");
+    repo.commit("pr");
+    let (code, doc) = repo.json(&["scan", "--range", &range(&base)]);
+    assert_eq!(code, 1, "{doc}");
+    let marked: Vec<(u64, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["allowed_by_change"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(marked, vec![(1, "staunch:allow"), (2, "gitleaks:allow")]);
+    assert_eq!(doc["stats"]["allowed"], 0);
+    let out = repo.run(&["scan", "--range", &range(&base)], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.matches("allowed by the change itself").count(),
+        2 + 1, // each finding, and the summary
+        "{text}"
+    );
+    // SARIF keeps them as open results: no suppression, the marker named.
+    let out = repo.run(
+        &["scan", "--range", &range(&base), "--format", "sarif"],
+        None,
+    );
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for result in sarif["runs"][0]["results"].as_array().unwrap() {
+        assert!(result.get("suppressions").is_none(), "{result}");
+        assert!(
+            result["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("allowed by the change itself"),
+            "{result}"
+        );
+    }
+
+    // Once the base commit's config trusts them, they are honoured and counted.
+    let trusted = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    repo.write(
+        "more.env",
+        format!("AWS2={} # staunch:allow\n", fake_aws_key()),
+    );
+    repo.add(".");
+    repo.commit("pr 2");
+    let (code, doc) = repo.json(&["scan", "--range", &range(&trusted)]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(allowed_by(&doc, "inline"), 1);
+
+    // Outside range scans nothing changes: a marker silences its line, shown as in-source.
+    let (code, doc) = repo.json(&["scan", "app.env"]);
+    assert_eq!((code, allowed_by(&doc, "inline")), (0, 2), "{doc}");
+    let out = repo.run(&["scan", "app.env", "--format", "sarif"], None);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{sarif}");
+    for result in results {
+        assert_eq!(result["suppressions"][0]["kind"], "inSource", "{result}");
+    }
+    validate_sarif(&repo, &out.stdout);
+    let out = repo.run(&["scan", "app.env"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 allowed (2 inline)"));
 }
 
 /// Validates a SARIF report against the OASIS schema with Python's `jsonschema`, when both are
