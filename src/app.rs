@@ -302,6 +302,74 @@ pub fn scan_named_files(
     Ok(outcome)
 }
 
+/// What a baseline records in a repository: the content of the files the index tracks under
+/// `roots`, never the work tree. An untracked file (a token in `deploy/app.env` nobody has
+/// added yet) must not become "already there": staged later, the hook would let it through.
+fn scan_tracked(
+    matcher: &Matcher,
+    repo: &GitRepo,
+    roots: &[PathBuf],
+    max_file_size: u64,
+) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let root = repo
+        .work_dir()
+        .ok_or_else(|| Error::Git("the repository has no work tree".into()))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let prefixes = roots
+        .iter()
+        .map(|path| {
+            repo_relative(&root, &cwd.join(path)).ok_or_else(|| {
+                Error::Usage(format!("{} is outside the repository", path.display()))
+            })
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let keep = |path: &str| {
+        prefixes.iter().any(|prefix| {
+            prefix.is_empty()
+                || path == prefix
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    let collector = scan::Collector::default();
+    let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
+        collector.scan(matcher, &fragment)
+    })?;
+    Ok(collector.finish(skipped, started))
+}
+
+/// `path` (absolute) relative to the work tree's `root`, with `/` separators and `.` and `..`
+/// resolved as written (the path may be gone from disk yet tracked); `None` outside it.
+fn repo_relative(root: &Path, path: &Path) -> Option<String> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => parts.push(part),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    let normal: PathBuf = parts.iter().collect();
+    let root: PathBuf = root
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part),
+            _ => None,
+        })
+        .collect();
+    let relative = normal.strip_prefix(&root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
 /// The added lines of each commit in `commits`.
 pub fn scan_commits(
     matcher: &Matcher,
@@ -414,10 +482,13 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
     };
     match command {
         BaselineCommand::Create { paths, all } => {
-            let outcome = if *all {
-                scan_history(&matcher, max)?
-            } else {
-                scan::scan_paths(&matcher, &roots(paths), max)
+            let repo = GitRepo::discover(Path::new("."))
+                .ok()
+                .filter(|repo| repo.work_dir().is_some());
+            let outcome = match repo {
+                _ if *all => scan_history(&matcher, max)?,
+                Some(repo) => scan_tracked(&matcher, &repo, &roots(paths), max)?,
+                None => scan::scan_paths(&matcher, &roots(paths), max),
             };
             for err in &outcome.errors {
                 eprintln!("staunch: not scanned: {err}");
@@ -658,5 +729,22 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
             failures.len()
         );
         Ok(Verdict::Blocked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_relative_to_the_work_tree() {
+        let root = Path::new("/repo");
+        assert_eq!(repo_relative(root, Path::new("/repo")), Some(String::new()));
+        assert_eq!(
+            repo_relative(root, Path::new("/repo/sub/./a/../b.env")),
+            Some("sub/b.env".to_string())
+        );
+        assert_eq!(repo_relative(root, Path::new("/repo/../other")), None);
+        assert_eq!(repo_relative(root, Path::new("/repository")), None);
     }
 }

@@ -1,5 +1,6 @@
 //! What a change can do to its own scan: in `scan --range A..B` every allow mechanism comes from
-//! the base commit A, and inline markers the range adds are reported, not honoured.
+//! the base commit A, and inline markers the range adds are reported, not honoured. And a
+//! baseline only records what the repository really tracks.
 
 use std::path::Path;
 use std::process::Command;
@@ -227,6 +228,68 @@ fn inline_markers_a_range_adds_are_reported_unless_the_base_config_trusts_them()
     validate_sarif(&repo, &out.stdout);
     let out = repo.run(&["scan", "app.env"], None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 allowed (2 inline)"));
+}
+
+#[test]
+fn baseline_create_in_a_repository_records_only_tracked_content() {
+    let repo = TestRepo::git_init();
+    repo.write("legacy.env", "DB_PASSWORD=Old-Pass-1-Lantern\n");
+    repo.write("sub/old.env", "DB_PASSWORD=Old-Pass-2-Lantern\n");
+    repo.write(".gitignore", "*.log\n");
+    repo.add(".");
+    repo.commit("legacy");
+    // Untracked and ignored files with secrets, and a tracked file changed but not staged.
+    repo.write("deploy/app.env", format!("AWS={}\n", fake_aws_key()));
+    repo.write("debug.log", format!("GH={}\n", fake_github_token()));
+    repo.write(
+        "sub/old.env",
+        format!("DB_PASSWORD=Old-Pass-2-Lantern\nAWS={}\n", fake_aws_key()),
+    );
+    let out = repo.run(&["baseline", "create"], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recorded = |file: &str| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(repo.path().join(file)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["rule_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let generic = |path: &str| (path.to_string(), "generic-password".to_string());
+    assert_eq!(
+        recorded(".staunch-baseline.json"),
+        vec![generic("legacy.env"), generic("sub/old.env")]
+    );
+    // PATHs narrow it to tracked files under them.
+    let out = repo.run(&["baseline", "create", "sub", "--output", "sub.json"], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(recorded("sub.json"), vec![generic("sub/old.env")]);
+
+    // Staging the untracked file later does not make it "already there".
+    repo.write(".staunch.toml", "baseline = \".staunch-baseline.json\"\n");
+    repo.add("deploy/app.env");
+    let out = repo.run(&["hook", "pre-commit", "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "deploy/app.env".into(), 1)]
+    );
+
+    // Outside a repository the directory is scanned, as before.
+    let plain = TestRepo::dir();
+    plain.write("a.env", format!("AWS={}\n", fake_aws_key()));
+    let out = plain.run(&["baseline", "create"], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(plain.path().join(".staunch-baseline.json")).unwrap();
+    assert!(text.contains("\"a.env\""), "{text}");
 }
 
 /// Validates a SARIF report against the OASIS schema with Python's `jsonschema`, when both are
