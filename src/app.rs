@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, BASELINE_FILE};
+use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -91,7 +91,14 @@ fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
         &root,
         &common.rule_packs,
     )?;
-    matcher_from_settings(common, settings, AllowFiles::disk(&root), use_baseline)
+    let sources = AllowSources {
+        settings: &DiskReader,
+        repository: &DiskReader,
+        root,
+        range: false,
+        baseline_required: true,
+    };
+    matcher_from_settings(common, settings, &sources, use_baseline)
 }
 
 /// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
@@ -102,30 +109,67 @@ struct CommitReader<'a> {
 
 impl ConfigReader for CommitReader<'_> {
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
-        self.repo.read_file_at(self.commit, path)
+        // `./x` names `x`; a path that leaves the tree (`../x`, absolute) is not in the commit.
+        let mut inside = PathBuf::new();
+        for component in path.components() {
+            match component {
+                std::path::Component::Normal(part) => inside.push(part),
+                std::path::Component::CurDir => {}
+                _ => return Ok(None),
+            }
+        }
+        self.repo.read_file_at(self.commit, &inside)
+    }
+
+    fn describe(&self, path: &Path) -> String {
+        format!("{}:{}", self.commit, path.display())
     }
 }
 
-/// For `--range A..B`: the config and rule packs as they are in the base commit A. An explicit
-/// `--config FILE` is the CI script's choice and is read from disk.
+/// Where the allow state that is not part of the settings is read from.
+struct AllowSources<'a> {
+    /// Where the settings came from: the baseline they name is read from the same place.
+    settings: &'a dyn ConfigReader,
+    /// Where `.gitleaksignore` is read from, at `root`.
+    repository: &'a dyn ConfigReader,
+    root: PathBuf,
+    /// A range scan: every scanned line is one the range adds, so an inline marker on it is
+    /// the change's own and silences nothing unless the policy says so.
+    range: bool,
+    /// Whether a baseline the settings name must be there. The agent hook reads HEAD, where a
+    /// baseline kept out of git is missing: it allows nothing there instead of blocking every
+    /// tool call with an error.
+    baseline_required: bool,
+}
+
+/// For `--range A..B`: the config, rule packs, baseline and `.gitleaksignore` as they are in
+/// the base commit A, so nothing the range adds can allow its own findings. An explicit
+/// `--config FILE` or `--baseline FILE` is the CI script's choice and is read from disk.
 fn build_matcher_for_range(
     common: &Common,
     repo: &GitRepo,
     base: gix::ObjectId,
 ) -> Result<Matcher> {
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
-    let settings = match &common.config {
-        Some(explicit) => {
-            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?
-        }
-        None => crate::config::load(
-            &CommitReader { repo, commit: base },
-            None,
-            Path::new(""),
-            &common.rule_packs,
-        )?,
+    let at_base = CommitReader { repo, commit: base };
+    let (settings, from): (_, &dyn ConfigReader) = match &common.config {
+        Some(explicit) => (
+            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
+            &DiskReader,
+        ),
+        None => (
+            crate::config::load(&at_base, None, Path::new(""), &common.rule_packs)?,
+            &at_base,
+        ),
     };
-    matcher_from_settings(common, settings, AllowFiles::disk(&root), true)
+    let sources = AllowSources {
+        settings: from,
+        repository: &at_base,
+        root: PathBuf::new(),
+        range: true,
+        baseline_required: true,
+    };
+    matcher_from_settings(common, settings, &sources, true)
 }
 
 /// Reads nothing: where there is no trusted state, a configuration reads as the defaults.
@@ -134,34 +178,6 @@ struct NoFiles;
 impl ConfigReader for NoFiles {
     fn read(&self, _path: &Path) -> Result<Option<Vec<u8>>> {
         Ok(None)
-    }
-}
-
-/// Where the allow files beside a configuration are read from.
-#[derive(Clone, Copy)]
-struct AllowFiles<'a> {
-    /// The baseline the configuration names: from where the configuration was read.
-    baseline: Source<'a>,
-    /// `.gitleaksignore` at the root.
-    gitleaksignore: Source<'a>,
-}
-
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    /// The work tree, whose root is given.
-    Disk(&'a Path),
-    /// A commit's tree; a file not in it allows nothing.
-    Commit(&'a CommitReader<'a>),
-    /// Nowhere: there is no trusted state to read it from.
-    Nowhere,
-}
-
-impl<'a> AllowFiles<'a> {
-    fn disk(root: &'a Path) -> AllowFiles<'a> {
-        AllowFiles {
-            baseline: Source::Disk(root),
-            gitleaksignore: Source::Disk(root),
-        }
     }
 }
 
@@ -183,33 +199,32 @@ pub fn build_matcher_from_head(
     let trusted = repo
         .zip(head)
         .map(|(repo, commit)| CommitReader { repo, commit });
-    let in_head = trusted.as_ref().map_or(Source::Nowhere, Source::Commit);
-    let (settings, files) = match &common.config {
+    let in_head: &dyn ConfigReader = match &trusted {
+        Some(reader) => reader,
+        None => &NoFiles,
+    };
+    let (settings, from): (_, &dyn ConfigReader) = match &common.config {
         // The settings file's choice, with what it names; `.gitleaksignore` is named by nobody.
         Some(explicit) => (
             crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
-            AllowFiles {
-                baseline: Source::Disk(&root),
-                gitleaksignore: in_head,
-            },
+            &DiskReader,
         ),
         None => {
-            let mut settings = match &trusted {
-                Some(reader) => {
-                    crate::config::load(reader, None, Path::new(""), &common.rule_packs)?
-                }
-                None => crate::config::load(&NoFiles, None, Path::new(""), &common.rule_packs)?,
-            };
+            let mut settings =
+                crate::config::load(in_head, None, Path::new(""), &common.rule_packs)?;
             // Named relative to the tree's root; the log itself is written in the work tree.
             settings.audit_log = settings.audit_log.map(|p| root.join(p));
-            let files = AllowFiles {
-                baseline: in_head,
-                gitleaksignore: in_head,
-            };
-            (settings, files)
+            (settings, in_head)
         }
     };
-    let (rules, mut options) = scan_options(common, settings, files, true)?;
+    let sources = AllowSources {
+        settings: from,
+        repository: in_head,
+        root: PathBuf::new(),
+        range: false,
+        baseline_required: false,
+    };
+    let (rules, mut options) = scan_options(common, settings, &sources, true)?;
     let markers = std::mem::take(&mut options.allow_markers);
     Ok((Matcher::new(rules, options), markers))
 }
@@ -218,18 +233,18 @@ pub fn build_matcher_from_head(
 fn matcher_from_settings(
     common: &Common,
     settings: Settings,
-    files: AllowFiles,
+    sources: &AllowSources<'_>,
     use_baseline: bool,
 ) -> Result<Matcher> {
-    let (rules, options) = scan_options(common, settings, files, use_baseline)?;
+    let (rules, options) = scan_options(common, settings, sources, use_baseline)?;
     Ok(Matcher::new(rules, options))
 }
 
-/// The rules and scan options a configuration gives, with the allow files read from `files`.
+/// The rules and scan options a configuration gives, with the allow files read from `sources`.
 fn scan_options(
     common: &Common,
     settings: Settings,
-    files: AllowFiles,
+    sources: &AllowSources<'_>,
     use_baseline: bool,
 ) -> Result<(Vec<Rule>, ScanOptions)> {
     let mut options = ScanOptions::default();
@@ -244,6 +259,7 @@ fn scan_options(
     if !settings.foreign_allow_markers {
         options.allow_markers = vec!["staunch:allow".into()];
     }
+    options.trust_inline_markers = !sources.range || settings.honour_inline_allows_in_range;
     if let Some(block) = settings.block {
         options.block = block;
     }
@@ -257,34 +273,31 @@ fn scan_options(
     if !use_baseline {
         return Ok((settings.rules, options));
     }
-    let baseline = match (&common.baseline, settings.baseline, files.baseline) {
-        (Some(explicit), _, _) => Some(Baseline::read(explicit)?),
-        (None, Some(path), Source::Disk(_)) => Some(Baseline::read(&path)?),
-        (None, Some(path), Source::Commit(reader)) => match reader.read(&path)? {
+    if let Some(path) = &common.baseline {
+        options.baseline = Baseline::read(path)?.fingerprints();
+        options.baseline_source = path.display().to_string();
+    } else if let Some(path) = &settings.baseline {
+        let name = sources.settings.describe(path);
+        match sources.settings.read(path)? {
             Some(data) => {
-                Some(
-                    serde_json::from_slice::<Baseline>(&data).map_err(|e| Error::Config {
-                        file: format!("{} in commit {}", path.display(), reader.commit),
-                        message: format!("not a staunch baseline: {e}"),
-                    })?,
-                )
+                options.baseline = Baseline::parse(&name, &data)?.fingerprints();
+                options.baseline_source = name;
             }
-            None => None,
-        },
-        (None, _, _) => None,
-    };
-    if let Some(baseline) = baseline {
-        options.baseline = baseline.fingerprints();
+            None if sources.baseline_required => {
+                return Err(Error::Config {
+                    file: name,
+                    message: "the baseline the configuration names is not there".into(),
+                })
+            }
+            None => {}
+        }
     }
-    let ignore = match files.gitleaksignore {
-        Source::Disk(root) => std::fs::read_to_string(root.join(".gitleaksignore")).ok(),
-        Source::Commit(reader) => reader
-            .read(Path::new(".gitleaksignore"))?
-            .map(|data| String::from_utf8_lossy(&data).into_owned()),
-        Source::Nowhere => None,
-    };
-    if let Some(text) = ignore {
-        options.ignored_locations = crate::baseline::parse_gitleaksignore(&text);
+    // An ignore file that cannot be read allows nothing, which is the safe direction.
+    let ignore = sources.root.join(IGNORE_FILE);
+    if let Ok(Some(data)) = sources.repository.read(&ignore) {
+        options.ignored_locations =
+            crate::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
+        options.ignore_source = sources.repository.describe(&ignore);
     }
     Ok((settings.rules, options))
 }
@@ -366,18 +379,78 @@ pub fn scan_named_files(
         .collect();
     let mut outcome = scan::scan_fragments(matcher, fragments);
     if !unstaged.is_empty() {
-        let on_disk = scan::scan_paths(matcher, &unstaged, max_file_size);
-        outcome.findings.extend(on_disk.findings);
-        outcome.findings.sort();
-        outcome.stats.files += on_disk.stats.files;
-        outcome.stats.bytes += on_disk.stats.bytes;
-        outcome.stats.skipped += on_disk.stats.skipped;
-        outcome.stats.errors += on_disk.stats.errors;
-        outcome.stats.allowed += on_disk.stats.allowed;
-        outcome.errors.extend(on_disk.errors);
+        outcome.merge(scan::scan_paths(matcher, &unstaged, max_file_size));
     }
     outcome.stats.skipped += staged.skipped;
     Ok(outcome)
+}
+
+/// What a baseline records in a repository: the content of the files the index tracks under
+/// `roots`, never the work tree. An untracked file (a token in `deploy/app.env` nobody has
+/// added yet) must not become "already there": staged later, the hook would let it through.
+fn scan_tracked(
+    matcher: &Matcher,
+    repo: &GitRepo,
+    roots: &[PathBuf],
+    max_file_size: u64,
+) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let root = repo
+        .work_dir()
+        .ok_or_else(|| Error::Git("the repository has no work tree".into()))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let prefixes = roots
+        .iter()
+        .map(|path| {
+            repo_relative(&root, &cwd.join(path)).ok_or_else(|| {
+                Error::Usage(format!("{} is outside the repository", path.display()))
+            })
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let keep = |path: &str| {
+        prefixes.iter().any(|prefix| {
+            prefix.is_empty()
+                || path == prefix
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    let collector = scan::Collector::default();
+    let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
+        collector.scan(matcher, &fragment)
+    })?;
+    Ok(collector.finish(skipped, started))
+}
+
+/// `path` (absolute) relative to the work tree's `root`, with `/` separators and `.` and `..`
+/// resolved as written (the path may be gone from disk yet tracked); `None` outside it.
+fn repo_relative(root: &Path, path: &Path) -> Option<String> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => parts.push(part),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    let normal: PathBuf = parts.iter().collect();
+    let root: PathBuf = root
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part),
+            _ => None,
+        })
+        .collect();
+    let relative = normal.strip_prefix(&root).ok()?;
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// The added lines of each commit in `commits`.
@@ -492,10 +565,13 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
     };
     match command {
         BaselineCommand::Create { paths, all } => {
-            let outcome = if *all {
-                scan_history(&matcher, max)?
-            } else {
-                scan::scan_paths(&matcher, &roots(paths), max)
+            let repo = GitRepo::discover(Path::new("."))
+                .ok()
+                .filter(|repo| repo.work_dir().is_some());
+            let outcome = match repo {
+                _ if *all => scan_history(&matcher, max)?,
+                Some(repo) => scan_tracked(&matcher, &repo, &roots(paths), max)?,
+                None => scan::scan_paths(&matcher, &roots(paths), max),
             };
             for err in &outcome.errors {
                 eprintln!("staunch: not scanned: {err}");
@@ -736,5 +812,22 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
             failures.len()
         );
         Ok(Verdict::Blocked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_relative_to_the_work_tree() {
+        let root = Path::new("/repo");
+        assert_eq!(repo_relative(root, Path::new("/repo")), Some(String::new()));
+        assert_eq!(
+            repo_relative(root, Path::new("/repo/sub/./a/../b.env")),
+            Some("sub/b.env".to_string())
+        );
+        assert_eq!(repo_relative(root, Path::new("/repo/../other")), None);
+        assert_eq!(repo_relative(root, Path::new("/repository")), None);
     }
 }

@@ -14,6 +14,9 @@ use crate::finding::Finding;
 /// The default baseline file name at the repository root.
 pub const BASELINE_FILE: &str = ".staunch-baseline.json";
 
+/// gitleaks' ignore file, read at the repository root.
+pub const IGNORE_FILE: &str = ".gitleaksignore";
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
@@ -50,9 +53,14 @@ impl Baseline {
     }
 
     pub fn read(path: &Path) -> Result<Baseline> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::Config {
-            file: path.display().to_string(),
+        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Baseline::parse(&path.display().to_string(), &data)
+    }
+
+    /// Parses a baseline's bytes; `file` names it in errors (a path, or a path in a commit).
+    pub fn parse(file: &str, data: &[u8]) -> Result<Baseline> {
+        serde_json::from_slice(data).map_err(|e| Error::Config {
+            file: file.to_string(),
             message: format!("not a staunch baseline: {e} (line {})", e.line()),
         })
     }

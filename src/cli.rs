@@ -158,10 +158,11 @@ pub struct ScanArgs {
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Scan PATHs (default .) and write every finding's fingerprint to the baseline
-    /// (--output FILE, default .staunch-baseline.json)
+    /// (--output FILE, default .staunch-baseline.json). In a git repository only what the
+    /// index tracks is recorded, never untracked or ignored files
     Create {
         paths: Vec<PathBuf>,
-        /// Record the whole history's findings instead of the files on disk
+        /// Record the whole history's findings instead of the tracked files
         #[arg(long, conflicts_with = "paths")]
         all: bool,
     },

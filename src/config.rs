@@ -61,6 +61,9 @@ pub struct PolicySection {
     pub block: Option<Vec<Severity>>,
     /// Honour `gitleaks:allow` and `pragma: allowlist secret` besides `staunch:allow`.
     pub foreign_allow_markers: Option<bool>,
+    /// In `scan --range`, honour inline markers on lines the range adds. Off by default: the
+    /// change would be allowing its own secret; its findings are reported, marked.
+    pub honour_inline_allows_in_range: Option<bool>,
 }
 
 /// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
@@ -103,6 +106,9 @@ pub struct Allow {
     pub stopwords: Vec<String>,
     pub rules: Vec<String>,
     pub commits: Vec<String>,
+    /// Which entry of which file this is (`[[allow]] "fixtures" in .staunch.toml`): reports
+    /// name it for every finding it silences.
+    pub origin: String,
 }
 
 impl Allow {
@@ -157,6 +163,10 @@ impl Allow {
                 .iter()
                 .map(|c| c.to_ascii_lowercase())
                 .collect(),
+            origin: match &spec.description {
+                Some(description) => format!("[[allow]] {description:?} in {file}"),
+                None => format!("[[allow]] in {file}"),
+            },
         })
     }
 
@@ -225,6 +235,7 @@ pub struct Settings {
     pub allow: Vec<Allow>,
     pub block: Option<Vec<Severity>>,
     pub foreign_allow_markers: bool,
+    pub honour_inline_allows_in_range: bool,
     pub baseline: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
     /// Where the settings came from, for `config check`.
@@ -234,6 +245,12 @@ pub struct Settings {
 /// Reads a file for the config loader: from disk, or from a commit's tree for `--range`.
 pub trait ConfigReader {
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>>;
+
+    /// How messages and reports name `path` read from here: a commit's reader says which
+    /// commit (`<commit>:<path>`, as git writes it), so a reviewer sees the trusted source.
+    fn describe(&self, path: &Path) -> String {
+        path.display().to_string()
+    }
 }
 
 /// Reads from the file system.
@@ -271,7 +288,7 @@ pub fn load(
             (path, data)
         }
     };
-    let name = file.display().to_string();
+    let name = reader.describe(&file);
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let text = match text {
         Some(data) => String::from_utf8(data).map_err(|_| Error::Config {
@@ -309,7 +326,7 @@ pub fn read_pack(
         message: format!("rule pack {} not found", path.display()),
     })?;
     let text = String::from_utf8_lossy(&data);
-    let name = path.display().to_string();
+    let name = reader.describe(path);
     if crate::gitleaks::looks_like_gitleaks(&text) {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         return crate::gitleaks::load_pack(reader, &name, &text, &base_dir);
@@ -359,6 +376,7 @@ fn from_config(
         allow,
         block: config.policy.block,
         foreign_allow_markers: config.policy.foreign_allow_markers.unwrap_or(true),
+        honour_inline_allows_in_range: config.policy.honour_inline_allows_in_range.unwrap_or(false),
         baseline: config.baseline.map(|p| base_dir.join(p)),
         audit_log: config.audit_log.map(|p| base_dir.join(p)),
         source: None,
@@ -409,6 +427,10 @@ mod tests {
         assert_eq!(s.block, Some(vec![Severity::High]));
         assert!(s.allow[0].allows("generic-password", "tests/a.py", None, b"x", b"x"));
         assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x"));
+        assert_eq!(s.allow[0].origin, "[[allow]] in r/.staunch.toml");
+        assert!(!s.honour_inline_allows_in_range);
+        let s = load_text("[policy]\nhonour_inline_allows_in_range = true\n").unwrap();
+        assert!(s.honour_inline_allows_in_range);
     }
 
     #[test]

@@ -25,6 +25,34 @@ pub struct Finding {
     pub blocks: bool,
     /// The decodings applied to reach the secret, outermost first (`["base64"]`).
     pub decoded: Vec<String>,
+    /// The inline marker (`staunch:allow`, `gitleaks:allow`...) on this finding's line that was
+    /// not honoured because the change being scanned added it: a range scan reports such
+    /// findings, marked, so a reviewer sees that the change tried to allow its own secret.
+    pub allowed_by_change: Option<String>,
+}
+
+/// The allow mechanisms, as reports name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mechanism {
+    /// A marker on the finding's line.
+    Inline,
+    /// An `[[allow]]` entry, a gitleaks allowlist or a rule pack's allowlist.
+    Config,
+    /// A baseline file's fingerprint.
+    Baseline,
+    /// A `.gitleaksignore` entry.
+    IgnoreFile,
+}
+
+/// A finding an allow mechanism silenced: it does not block and is not a finding, but reports
+/// that can show suppressed results (SARIF) show it, with what silenced it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub mechanism: Mechanism,
+    /// What allowed it, for a person: `[[allow]] "fixtures" in .staunch.toml`,
+    /// `baseline 1a2b...:.staunch-baseline.json` (a range scan names the base commit).
+    pub justification: String,
 }
 
 /// A stable identity for a finding that survives line moves and never reveals the secret:

@@ -181,6 +181,7 @@ pub fn load(
         allow,
         block: None,
         foreign_allow_markers: true,
+        honour_inline_allows_in_range: false,
         baseline: None,
         audit_log: None,
         source: None,
@@ -398,6 +399,7 @@ fn map_allowlist(
         stopwords: Vec::new(),
         rules,
         commits: Vec::new(),
+        origin: format!("{context} in {file}"),
     };
     if and {
         return Ok(vec![Allow {

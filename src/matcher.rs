@@ -9,7 +9,7 @@ use base64::Engine;
 
 use crate::checks::CheckContext;
 use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
-use crate::finding::{fingerprint, Finding};
+use crate::finding::{fingerprint, Finding, Mechanism, Suppressed};
 use crate::keywords::KeywordSearch;
 use crate::rules::{Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
@@ -27,12 +27,21 @@ pub struct ScanOptions {
     pub internal_domains: Vec<String>,
     /// Inline markers that silence a finding on their line.
     pub allow_markers: Vec<String>,
+    /// Whether those markers silence findings. A range scan sees only lines the range adds, so
+    /// a marker there is one the change wrote about itself: the finding is reported, marked
+    /// [`Finding::allowed_by_change`], unless the base commit's policy trusts such markers.
+    pub trust_inline_markers: bool,
     /// Configured allow entries.
     pub allow: Vec<crate::config::Allow>,
     /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
     pub baseline: std::collections::HashSet<String>,
+    /// Where the baseline was read from, for reports (`<commit>:.staunch-baseline.json` in a
+    /// range scan).
+    pub baseline_source: String,
     /// Locations a `.gitleaksignore` file silences: (commit, path, line).
     pub ignored_locations: std::collections::HashSet<(Option<String>, String, usize)>,
+    /// Where the `.gitleaksignore` was read from, for reports.
+    pub ignore_source: String,
     /// Severities whose findings block; the others are warnings.
     pub block: Vec<crate::rules::Severity>,
     /// Files and blobs over this size are skipped without being read.
@@ -51,9 +60,12 @@ impl Default for ScanOptions {
                 "gitleaks:allow".into(),
                 "pragma: allowlist secret".into(),
             ],
+            trust_inline_markers: true,
             allow: Vec::new(),
             baseline: Default::default(),
+            baseline_source: crate::baseline::BASELINE_FILE.into(),
             ignored_locations: Default::default(),
+            ignore_source: crate::baseline::IGNORE_FILE.into(),
             max_file_size: 10 * 1024 * 1024,
             block: vec![
                 crate::rules::Severity::High,
@@ -88,6 +100,8 @@ pub struct FragmentResult {
     /// Findings silenced by any allow mechanism (the sum of `allowed_by`).
     pub allowed: usize,
     pub allowed_by: AllowedBy,
+    /// The silenced findings themselves, for reports that show them as suppressed.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// Findings silenced, by mechanism, so nothing is hidden without a count.
@@ -97,8 +111,10 @@ pub struct AllowedBy {
     pub inline: usize,
     /// `[[allow]]` entries and gitleaks allowlists.
     pub config: usize,
-    /// A baseline or `.gitleaksignore`.
+    /// A baseline or `.gitleaksignore` (both, as this count always has).
     pub baseline: usize,
+    /// Of `baseline`, those a `.gitleaksignore` entry silenced.
+    pub gitleaksignore: usize,
 }
 
 impl AllowedBy {
@@ -106,6 +122,19 @@ impl AllowedBy {
         self.inline += other.inline;
         self.config += other.config;
         self.baseline += other.baseline;
+        self.gitleaksignore += other.gitleaksignore;
+    }
+
+    fn count(&mut self, mechanism: Mechanism) {
+        match mechanism {
+            Mechanism::Inline => self.inline += 1,
+            Mechanism::Config => self.config += 1,
+            Mechanism::Baseline => self.baseline += 1,
+            Mechanism::IgnoreFile => {
+                self.baseline += 1;
+                self.gitleaksignore += 1;
+            }
+        }
     }
 }
 
@@ -208,42 +237,11 @@ impl Matcher {
                 .max(m.span.start.saturating_sub(LINE_WINDOW))
                 ..line_range.end.min(m.span.end.saturating_add(LINE_WINDOW));
             let line_text = &fragment.data[near];
-            if self.has_allow_marker(line_text) {
-                result.allowed_by.inline += 1;
-                continue;
-            }
             let first = lines.line_of(m.span.start);
             let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
             let column = m.span.start - line_range.start + 1;
             let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
-            let commit = fragment.commit.as_deref();
-            if self
-                .options
-                .allow
-                .iter()
-                .any(|a| a.allows(&rule.id, &fragment.path, commit, &m.secret, line_text))
-            {
-                result.allowed_by.config += 1;
-                continue;
-            }
-            let fingerprint = fingerprint(&rule.id, &fragment.path, &m.secret);
-            let ignored = !self.options.ignored_locations.is_empty()
-                && (self
-                    .options
-                    .ignored_locations
-                    .contains(&(None, fragment.path.clone(), line))
-                    || commit.is_some_and(|c| {
-                        self.options.ignored_locations.contains(&(
-                            Some(c.to_string()),
-                            fragment.path.clone(),
-                            line,
-                        ))
-                    }));
-            if self.options.baseline.contains(&fingerprint) || ignored {
-                result.allowed_by.baseline += 1;
-                continue;
-            }
-            result.findings.push(Finding {
+            let mut finding = Finding {
                 path: fragment.path.clone(),
                 line,
                 column,
@@ -253,11 +251,34 @@ impl Matcher {
                 description: rule.description.clone(),
                 category: rule.category,
                 severity: rule.severity,
-                fingerprint,
+                fingerprint: fingerprint(&rule.id, &fragment.path, &m.secret),
                 blocks: self.options.block.contains(&rule.severity),
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
-            });
+                allowed_by_change: None,
+            };
+            let marker = self.allow_marker(line_text);
+            let allowed = match marker {
+                Some(marker) if self.options.trust_inline_markers => Some((
+                    Mechanism::Inline,
+                    format!("inline marker `{marker}` on the line"),
+                )),
+                _ => self.trusted_allow(&finding, fragment, line_text),
+            };
+            match allowed {
+                Some((mechanism, justification)) => {
+                    result.allowed_by.count(mechanism);
+                    result.suppressed.push(Suppressed {
+                        finding,
+                        mechanism,
+                        justification,
+                    });
+                }
+                None => {
+                    finding.allowed_by_change = marker.map(str::to_string);
+                    result.findings.push(finding);
+                }
+            }
         }
         result.allowed =
             result.allowed_by.inline + result.allowed_by.config + result.allowed_by.baseline;
@@ -265,11 +286,57 @@ impl Matcher {
         result
             .findings
             .dedup_by(|a, b| a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret);
+        result.suppressed.sort();
+        result.suppressed.dedup_by(|a, b| {
+            let (a, b) = (&a.finding, &b.finding);
+            a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret
+        });
         result
     }
 
-    fn has_allow_marker(&self, line: &[u8]) -> bool {
-        self.markers.as_ref().is_some_and(|m| m.is_match(line))
+    /// The first inline marker on `line`, as configured.
+    fn allow_marker(&self, line: &[u8]) -> Option<&str> {
+        let found = self.markers.as_ref()?.find(line)?;
+        Some(&self.options.allow_markers[found.pattern().as_usize()])
+    }
+
+    /// The configured allow entry, baseline fingerprint or `.gitleaksignore` entry that
+    /// silences `finding`, with a justification naming it. These are read with the
+    /// configuration (in a range scan from the base commit), never from the scanned content.
+    fn trusted_allow(
+        &self,
+        finding: &Finding,
+        fragment: &Fragment,
+        line_text: &[u8],
+    ) -> Option<(Mechanism, String)> {
+        let commit = fragment.commit.as_deref();
+        if let Some(allow) = self.options.allow.iter().find(|a| {
+            a.allows(
+                &finding.rule_id,
+                &fragment.path,
+                commit,
+                &finding.secret,
+                line_text,
+            )
+        }) {
+            return Some((Mechanism::Config, allow.origin.clone()));
+        }
+        if self.options.baseline.contains(&finding.fingerprint) {
+            let source = &self.options.baseline_source;
+            return Some((Mechanism::Baseline, format!("baseline {source}")));
+        }
+        let ignored = &self.options.ignored_locations;
+        let at = |commit: Option<&str>| {
+            ignored.contains(&(
+                commit.map(str::to_string),
+                finding.path.clone(),
+                finding.line,
+            ))
+        };
+        if !ignored.is_empty() && (at(None) || commit.is_some_and(|c| at(Some(c)))) {
+            return Some((Mechanism::IgnoreFile, self.options.ignore_source.clone()));
+        }
+        None
     }
 
     /// Finds every rule match in `data`, then looks inside base64 runs.

@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::finding::Finding;
-use crate::matcher::Matcher;
+use crate::finding::{Finding, Suppressed};
+use crate::matcher::{FragmentResult, Matcher};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
 
@@ -34,19 +34,34 @@ pub struct Stats {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub findings: Vec<Finding>,
+    /// What an allow mechanism silenced, sorted like the findings.
+    pub suppressed: Vec<Suppressed>,
     pub stats: Stats,
     /// Per-file problems: reported, counted, and they make the exit code 2.
     pub errors: Vec<Error>,
 }
 
+impl Outcome {
+    /// Adds another scan's results (the pre-commit framework's named files: staged and not).
+    pub fn merge(&mut self, other: Outcome) {
+        self.findings.extend(other.findings);
+        self.findings.sort();
+        self.suppressed.extend(other.suppressed);
+        self.suppressed.sort();
+        let (s, o) = (&mut self.stats, other.stats);
+        s.files += o.files;
+        s.bytes += o.bytes;
+        s.skipped += o.skipped;
+        s.errors += o.errors;
+        s.allowed += o.allowed;
+        s.allowed_by.add(o.allowed_by);
+        self.errors.extend(other.errors);
+    }
+}
+
 /// Per-file result, folded into the outcome.
 enum FileResult {
-    Scanned {
-        bytes: u64,
-        findings: Vec<Finding>,
-        allowed: usize,
-        allowed_by: crate::matcher::AllowedBy,
-    },
+    Scanned { bytes: u64, result: FragmentResult },
     Skipped,
     Failed(Error),
 }
@@ -64,12 +79,9 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
                 let shown = path.to_string_lossy();
                 let shown = shown.strip_prefix("./").unwrap_or(&shown);
                 let fragment = Fragment::file(shown, data);
-                let result = matcher.scan_fragment(&fragment);
                 FileResult::Scanned {
                     bytes,
-                    findings: result.findings,
-                    allowed: result.allowed,
-                    allowed_by: result.allowed_by,
+                    result: matcher.scan_fragment(&fragment),
                 }
             }
             Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
@@ -98,14 +110,9 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
     let started = Instant::now();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
-        .map(|fragment| {
-            let result = matcher.scan_fragment(&fragment);
-            FileResult::Scanned {
-                bytes: fragment.data.len() as u64,
-                findings: result.findings,
-                allowed: result.allowed,
-                allowed_by: result.allowed_by,
-            }
+        .map(|fragment| FileResult::Scanned {
+            bytes: fragment.data.len() as u64,
+            result: matcher.scan_fragment(&fragment),
         })
         .collect();
     let mut outcome = fold(results);
@@ -118,6 +125,7 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
 #[derive(Default)]
 pub struct Collector {
     findings: std::sync::Mutex<Vec<Finding>>,
+    suppressed: std::sync::Mutex<Vec<Suppressed>>,
     files: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
@@ -134,6 +142,9 @@ impl Collector {
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
         if result.allowed > 0 {
             self.allowed_by.lock().unwrap().add(result.allowed_by);
+        }
+        if !result.suppressed.is_empty() {
+            self.suppressed.lock().unwrap().extend(result.suppressed);
         }
         if !result.findings.is_empty() {
             self.found.fetch_add(result.findings.len() as u64, Relaxed);
@@ -172,8 +183,12 @@ impl Collector {
         let mut findings = self.findings.into_inner().unwrap();
         findings.sort();
         findings.dedup();
+        let mut suppressed = self.suppressed.into_inner().unwrap();
+        suppressed.sort();
+        suppressed.dedup();
         Outcome {
             findings,
+            suppressed,
             stats: Stats {
                 files: self.files.into_inner(),
                 bytes: self.bytes.into_inner(),
@@ -192,17 +207,13 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {
         match result {
-            FileResult::Scanned {
-                bytes,
-                findings,
-                allowed,
-                allowed_by,
-            } => {
-                outcome.stats.allowed_by.add(allowed_by);
+            FileResult::Scanned { bytes, result } => {
+                outcome.stats.allowed_by.add(result.allowed_by);
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;
-                outcome.stats.allowed += allowed as u64;
-                outcome.findings.extend(findings);
+                outcome.stats.allowed += result.allowed as u64;
+                outcome.findings.extend(result.findings);
+                outcome.suppressed.extend(result.suppressed);
             }
             FileResult::Skipped => outcome.stats.skipped += 1,
             FileResult::Failed(e) => {
@@ -213,5 +224,7 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     }
     outcome.findings.sort();
     outcome.findings.dedup();
+    outcome.suppressed.sort();
+    outcome.suppressed.dedup();
     outcome
 }

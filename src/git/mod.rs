@@ -176,15 +176,9 @@ impl GitRepo {
             .collect())
     }
 
-    /// The added lines of what the next commit would record: the index against HEAD's tree
-    /// (the empty tree while HEAD is unborn). Reads staged blobs only, never the work tree.
-    pub fn staged(&self, max_size: u64) -> Result<GitFragments> {
-        let head_tree = self
-            .repo
-            .head_tree_id_or_empty()
-            .map_err(|e| git_error("HEAD", e))?
-            .detach();
-        let head = self.tree_files(head_tree)?;
+    /// Path and blob of every regular file the index tracks (conflicted entries left out):
+    /// what a commit made now would hold. Untracked and ignored files are never in it.
+    fn index_files(&self) -> Result<Vec<(BString, ObjectId)>> {
         // gix panics on some corrupt index files instead of returning an error; a scan must
         // fail with a message (and a hook fail closed), so the panic becomes that message.
         let index_path = self.repo.index_path();
@@ -205,7 +199,7 @@ impl GitRepo {
                 )))
             }
         };
-        let mut staged: HashMap<BString, ObjectId> = HashMap::new();
+        let mut files = Vec::new();
         for entry in index.entries() {
             use gix::index::entry::{Mode, Stage};
             if entry.stage() != Stage::Unconflicted {
@@ -215,8 +209,57 @@ impl GitRepo {
             if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
                 continue;
             }
-            staged.insert(entry.path(&index).to_owned(), entry.id);
+            files.push((entry.path(&index).to_owned(), entry.id));
         }
+        Ok(files)
+    }
+
+    /// Calls `scan` with the whole content of every file the index tracks whose
+    /// repository-relative path `keep` accepts, in parallel; returns how many were skipped
+    /// (binary, LFS pointers, over `max_size`). What a baseline records in a repository.
+    pub fn for_each_tracked_file<K, F>(&self, keep: K, max_size: u64, scan: F) -> Result<u64>
+    where
+        K: Fn(&str) -> bool,
+        F: Fn(Fragment) + Sync,
+    {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let files: Vec<(String, ObjectId)> = self
+            .index_files()?
+            .into_iter()
+            .map(|(path, id)| (path.to_str_lossy().into_owned(), id))
+            .filter(|(path, _)| keep(path))
+            .collect();
+        let shared = self.repo.clone().into_sync();
+        let skipped = AtomicU64::new(0);
+        files
+            .par_iter()
+            .map_init(
+                || light_handle(&shared),
+                |repo, (path, id)| -> Result<()> {
+                    match Self::read_blob(repo, *id, max_size)? {
+                        Blob::Text(data) => scan(Fragment::file(path.clone(), data)),
+                        Blob::Skipped => {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .collect::<Result<Vec<()>>>()?;
+        Ok(skipped.into_inner())
+    }
+
+    /// The added lines of what the next commit would record: the index against HEAD's tree
+    /// (the empty tree while HEAD is unborn). Reads staged blobs only, never the work tree.
+    pub fn staged(&self, max_size: u64) -> Result<GitFragments> {
+        let head_tree = self
+            .repo
+            .head_tree_id_or_empty()
+            .map_err(|e| git_error("HEAD", e))?
+            .detach();
+        let head = self.tree_files(head_tree)?;
+        let staged: HashMap<BString, ObjectId> = self.index_files()?.into_iter().collect();
         let changes = changes_between(&head, &staged);
         let mut out = GitFragments::default();
         for change in &changes {

@@ -28,6 +28,11 @@ pub fn write(
         if !f.decoded.is_empty() {
             message.push_str(&format!(", decoded from {}", f.decoded.join(" > ")));
         }
+        if let Some(marker) = &f.allowed_by_change {
+            message.push_str(&format!(
+                "; allowed by the change itself (`{marker}`), not honoured"
+            ));
+        }
         writeln!(
             out,
             "::{command} file={},line={},col={},endLine={},title={}::{}",

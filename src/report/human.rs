@@ -8,6 +8,9 @@ use super::{shown_secret, ReportOptions};
 use crate::rules::Severity;
 use crate::scan::Outcome;
 
+/// The `[policy]` key that makes range scans honour inline markers the range adds.
+const POLICY_KEY: &str = "honour_inline_allows_in_range";
+
 pub fn write(
     out: &mut dyn Write,
     outcome: &Outcome,
@@ -37,6 +40,13 @@ pub fn write(
                 f.severity
             )?;
         }
+        if let Some(marker) = &f.allowed_by_change {
+            writeln!(
+                out,
+                "    (allowed by the change itself: `{marker}` is on a line this range adds; \
+                 not honoured, see [policy] {POLICY_KEY})"
+            )?;
+        }
         writeln!(out, "    {}", f.description)?;
         writeln!(out, "    secret: {}", shown_secret(f, options))?;
         if let Some(commit) = &f.commit {
@@ -49,13 +59,23 @@ pub fn write(
         writeln!(out)?;
     }
     let s = &outcome.stats;
+    let by_change = outcome
+        .findings
+        .iter()
+        .filter(|f| f.allowed_by_change.is_some())
+        .count();
+    let by_change = if by_change > 0 {
+        format!(" ({by_change} allowed by the change itself, not honoured)")
+    } else {
+        String::new()
+    };
     let summary = format!(
-        "{} finding(s) in {} file(s), {} bytes scanned, {} skipped, {} allowed inline, {} error(s), {} ms",
+        "{} finding(s){by_change} in {} file(s), {} bytes scanned, {} skipped, {}, {} error(s), {} ms",
         outcome.findings.len(),
         s.files,
         s.bytes,
         s.skipped,
-        s.allowed,
+        allowed(outcome),
         s.errors,
         s.duration_ms
     );
@@ -64,4 +84,40 @@ pub fn write(
     } else {
         writeln!(out, "{}", paint(summary, |s| s.red().to_string()))
     }
+}
+
+/// `3 allowed (1 inline, 2 by baseline)`: how many findings were silenced, and by what.
+fn allowed(outcome: &Outcome) -> String {
+    let by = &outcome.stats.allowed_by;
+    let config = match config_origin(outcome) {
+        Some(origin) => format!("by {origin}"),
+        None => "by config allowlists".to_string(),
+    };
+    let parts: Vec<String> = [
+        (by.inline, "inline".to_string()),
+        (by.baseline - by.gitleaksignore, "by baseline".to_string()),
+        (by.gitleaksignore, "by .gitleaksignore".to_string()),
+        (by.config, config),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{count} {what}"))
+    .collect();
+    if parts.is_empty() {
+        format!("{} allowed", outcome.stats.allowed)
+    } else {
+        format!("{} allowed ({})", outcome.stats.allowed, parts.join(", "))
+    }
+}
+
+/// The allow entry (`[[allow]] "fixtures" in .staunch.toml`) that silenced every
+/// config-allowed finding, when it was one entry; several are summed up as "config allowlists".
+fn config_origin(outcome: &Outcome) -> Option<&str> {
+    let mut origins = outcome
+        .suppressed
+        .iter()
+        .filter(|s| s.mechanism == crate::finding::Mechanism::Config)
+        .map(|s| s.justification.as_str());
+    let first = origins.next()?;
+    origins.all(|o| o == first).then_some(first)
 }

@@ -16,7 +16,7 @@ pub fn write(
         .findings
         .iter()
         .map(|f| {
-            json!({
+            let mut finding = json!({
                 "rule_id": f.rule_id,
                 "description": f.description,
                 "category": f.category,
@@ -30,7 +30,12 @@ pub fn write(
                 "fingerprint": f.fingerprint,
                 "blocks": f.blocks,
                 "decoded": f.decoded,
-            })
+            });
+            // Only range scans set it; other reports stay as they were.
+            if let Some(marker) = &f.allowed_by_change {
+                finding["allowed_by_change"] = json!(marker);
+            }
+            finding
         })
         .collect();
     let errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();

@@ -44,6 +44,12 @@ pub fn write(
         if !f.decoded.is_empty() {
             let _ = write!(details, "\ndecoded from: {}", f.decoded.join(" > "));
         }
+        if let Some(marker) = &f.allowed_by_change {
+            let _ = write!(
+                details,
+                "\nallowed by the change itself: `{marker}`, not honoured"
+            );
+        }
         let _ = writeln!(
             xml,
             r#"    <testcase classname="{}" name="{}" file="{}" line="{}">"#,

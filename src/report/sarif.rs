@@ -10,7 +10,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use super::{shown_secret, ReportOptions};
-use crate::finding::Finding;
+use crate::finding::{Finding, Mechanism};
 use crate::rules::Severity;
 use crate::scan::Outcome;
 
@@ -39,6 +39,30 @@ pub fn write(
             }
         };
         results.push(result(f, index, options));
+    }
+    // Silenced findings are results too, marked suppressed, so code scanning shows them (as
+    // closed) with what allowed them instead of never learning they exist.
+    for suppressed in &outcome.suppressed {
+        let f = &suppressed.finding;
+        let index = match rule_ids.iter().position(|id| *id == f.rule_id) {
+            Some(index) => index,
+            None => {
+                rule_ids.push(&f.rule_id);
+                rules.push(rule(f));
+                rule_ids.len() - 1
+            }
+        };
+        let mut result = result(f, index, options);
+        let kind = match suppressed.mechanism {
+            Mechanism::Inline => "inSource",
+            Mechanism::Config | Mechanism::Baseline | Mechanism::IgnoreFile => "external",
+        };
+        result["suppressions"] = json!([{
+            "kind": kind,
+            "status": "accepted",
+            "justification": format!("allowed by {}", suppressed.justification),
+        }]);
+        results.push(result);
     }
     let mut driver = json!({
         "name": "staunch",
@@ -102,6 +126,13 @@ fn result(f: &Finding, rule_index: usize, options: &ReportOptions) -> Value {
     if !f.decoded.is_empty() {
         text.push_str(&format!(", decoded from {}", f.decoded.join(" > ")));
     }
+    if let Some(marker) = &f.allowed_by_change {
+        // Not a suppression: the marker is the change's own, so the result stays open.
+        text.push_str(&format!(
+            "; allowed by the change itself (`{marker}` on a line the scanned range adds), \
+             not honoured"
+        ));
+    }
     let mut result = json!({
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
@@ -127,6 +158,9 @@ fn result(f: &Finding, rule_index: usize, options: &ReportOptions) -> Value {
     if !f.blocks {
         // Reported, but the configuration's severity policy lets it through.
         result["properties"]["blocks"] = json!(false);
+    }
+    if let Some(marker) = &f.allowed_by_change {
+        result["properties"]["allowedByChange"] = json!(marker);
     }
     result
 }

@@ -412,8 +412,10 @@ fn allow_files_the_agent_wrote_do_not_silence_the_hook() {
 fn a_baseline_counts_only_once_committed() {
     let key = fake_aws_key();
     let repo = committed(&[(".staunch.toml", "baseline = \".staunch-baseline.json\"\n")]);
-    // The agent records its own secret in the baseline (as `staunch baseline create` would).
+    // The agent records its own secret in the baseline (as `staunch baseline create` would,
+    // which records what the index tracks).
     repo.write("app.py", format!("aws_key = \"{key}\"\n"));
+    repo.add("app.py");
     let out = repo.run(&["baseline", "create", "app.py"], None);
     assert_eq!(
         out.status.code(),
@@ -421,6 +423,7 @@ fn a_baseline_counts_only_once_committed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    repo.git(&["rm", "-q", "--cached", "app.py"]);
     std::fs::remove_file(repo.path().join("app.py")).unwrap();
     let event =
         json!({"file_path": file_in(&repo, "app.py"), "content": format!("aws_key = \"{key}\"\n")});

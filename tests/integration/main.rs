@@ -14,3 +14,4 @@ mod properties;
 mod reliability;
 mod reports;
 mod scan;
+mod trust;
