@@ -467,7 +467,10 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         }
     }
     for err in &outcome.errors {
-        eprintln!("staunch: not scanned: {err}");
+        eprintln!(
+            "staunch: not scanned: {}",
+            crate::report::inert(&err.to_string())
+        );
     }
     let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
@@ -498,7 +501,10 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 scan::scan_paths(&matcher, &roots(paths), max)
             };
             for err in &outcome.errors {
-                eprintln!("staunch: not scanned: {err}");
+                eprintln!(
+                    "staunch: not scanned: {}",
+                    crate::report::inert(&err.to_string())
+                );
             }
             if !outcome.errors.is_empty() {
                 return Err(Error::Usage(

@@ -7,6 +7,7 @@ mod audit;
 mod claude_code;
 mod config;
 mod git;
+mod inert;
 mod install;
 mod pre_receive;
 mod precommit_framework;
