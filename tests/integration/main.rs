@@ -6,6 +6,7 @@ mod util;
 mod audit;
 mod claude_code;
 mod config;
+mod faults;
 mod git;
 mod inert;
 mod install;
