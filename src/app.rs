@@ -348,8 +348,7 @@ pub fn scan_named_files(
             .strip_prefix(&root)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| file.clone());
-        rel.to_string_lossy()
-            .replace('\\', "/")
+        git_path(&rel.to_string_lossy())
             .trim_start_matches("./")
             .to_string()
     };
@@ -378,6 +377,17 @@ pub fn scan_named_files(
     }
     outcome.stats.skipped += staged.skipped;
     Ok(outcome)
+}
+
+/// A path as the index spells it. Only where `\` separates directories (Windows) does it
+/// become `/`: elsewhere it is an ordinary file-name byte, and rewriting it would look up
+/// another name, miss the staged entry and scan the work tree instead.
+fn git_path(path: &str) -> String {
+    if std::path::MAIN_SEPARATOR == '\\' {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
+    }
 }
 
 /// The added lines of each commit in `commits`.

@@ -1,6 +1,30 @@
 //! Smaller faults found by trying hostile names and paths: each test failed before its fix.
 
+use serde_json::Value;
+
 use crate::util::*;
+
+/// On Unix a backslash is an ordinary file-name byte: `hook pre-commit 'dir\x.env'` must read
+/// the staged blob of that very file (not the work-tree copy) and report it under its name.
+#[test]
+fn pre_commit_with_a_backslash_in_a_named_file_scans_the_index() {
+    let repo = TestRepo::git_init();
+    let name = r"dir\x.env";
+    repo.write(name, format!("TOKEN={}\n", fake_github_token()));
+    repo.add(name);
+    repo.write(name, "TOKEN=clean\n");
+    let out = repo.run(&["hook", "pre-commit", name, "--format", "sarif"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the staged secret blocks: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    let uri = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
+    assert_eq!(uri, "dir%5Cx.env", "{doc}");
+}
 
 /// An I/O error's cause is printed once, not once by the error and again by the chain.
 #[test]
