@@ -361,8 +361,7 @@ pub fn scan_named_files(
             .strip_prefix(&root)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| file.clone());
-        rel.to_string_lossy()
-            .replace('\\', "/")
+        git_path(&rel.to_string_lossy())
             .trim_start_matches("./")
             .to_string()
     };
@@ -453,6 +452,17 @@ fn repo_relative(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// A path as the index spells it. Only where `\` separates directories (Windows) does it
+/// become `/`: elsewhere it is an ordinary file-name byte, and rewriting it would look up
+/// another name, miss the staged entry and scan the work tree instead.
+fn git_path(path: &str) -> String {
+    if std::path::MAIN_SEPARATOR == '\\' {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
+    }
+}
+
 /// The added lines of each commit in `commits`.
 pub fn scan_commits(
     matcher: &Matcher,
@@ -540,7 +550,10 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         }
     }
     for err in &outcome.errors {
-        eprintln!("staunch: not scanned: {err}");
+        eprintln!(
+            "staunch: not scanned: {}",
+            crate::report::inert(&err.to_string())
+        );
     }
     let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
@@ -574,7 +587,10 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 None => scan::scan_paths(&matcher, &roots(paths), max),
             };
             for err in &outcome.errors {
-                eprintln!("staunch: not scanned: {err}");
+                eprintln!(
+                    "staunch: not scanned: {}",
+                    crate::report::inert(&err.to_string())
+                );
             }
             if !outcome.errors.is_empty() {
                 return Err(Error::Usage(

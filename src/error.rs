@@ -6,11 +6,13 @@ use std::path::PathBuf;
 /// Everything that can stop staunch from finishing a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    /// The cause is part of the message and deliberately not returned by `source()`: this
+    /// error is printed alone in many places (skipped files, hook blocks), and `main`, which
+    /// prints the `source()` chain, would otherwise repeat the cause.
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A rule pack or config file that is not valid TOML or has the wrong shape.
     #[error("{file}:{line}: {message}")]
@@ -46,7 +48,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::source::diff::added_lines;
 use crate::source::{is_binary, Fragment};
 
 mod history;
+mod long_paths;
 pub use history::{HistoryCandidates, PlacedBlob};
 
 /// Whether a blob is scanned: text, and not a Git LFS pointer (the content lives elsewhere).
@@ -188,15 +189,32 @@ impl GitRepo {
             self.repo.index_or_empty().map_err(Box::new)
         }));
         std::panic::set_hook(silent);
+        // A path the reader cannot read is named, rather than blamed on a corrupt index.
+        let overlong = || {
+            let path = std::fs::read(&index_path)
+                .ok()
+                .and_then(|bytes| long_paths::overlong_path(&bytes))?;
+            Some(Error::Git(format!(
+                "index {}: a staged path of {} bytes is longer than the {} bytes staunch can read: {}",
+                index_path.display(),
+                path.len(),
+                long_paths::SATURATED_LEN,
+                crate::report::inert(&path.to_str_lossy())
+            )))
+        };
         let index = match loaded {
-            Ok(index) => {
-                index.map_err(|e| git_error(format!("index {}", index_path.display()), e))?
+            Ok(Ok(index)) => index,
+            Ok(Err(e)) => {
+                return Err(overlong()
+                    .unwrap_or_else(|| git_error(format!("index {}", index_path.display()), e)))
             }
             Err(_) => {
-                return Err(Error::Git(format!(
-                    "index {}: corrupt, it could not be parsed",
-                    index_path.display()
-                )))
+                return Err(overlong().unwrap_or_else(|| {
+                    Error::Git(format!(
+                        "index {}: corrupt, it could not be parsed",
+                        index_path.display()
+                    ))
+                }))
             }
         };
         let mut files = Vec::new();

@@ -1,10 +1,11 @@
-//! The report people read in a terminal: one block per finding, the secret redacted.
+//! The report people read in a terminal: one block per finding, the secret redacted. Every
+//! text that comes from the scanned data or a repository's rules goes through [`inert`].
 
 use std::io::Write;
 
 use owo_colors::OwoColorize;
 
-use super::{shown_secret, ReportOptions};
+use super::{inert, shown_secret, ReportOptions};
 use crate::rules::Severity;
 use crate::scan::Outcome;
 
@@ -19,7 +20,7 @@ pub fn write(
     let paint =
         |text: String, style: fn(&str) -> String| if options.color { style(&text) } else { text };
     for f in &outcome.findings {
-        let location = format!("{}:{}:{}", f.path, f.line, f.column);
+        let location = format!("{}:{}:{}", inert(&f.path), f.line, f.column);
         let severity = match f.severity {
             Severity::High => paint(f.severity.to_string(), |s| s.red().bold().to_string()),
             Severity::Medium => paint(f.severity.to_string(), |s| s.yellow().to_string()),
@@ -30,7 +31,7 @@ pub fn write(
             "{}  {}  {} [{}]",
             paint(location, |s| s.bold().to_string()),
             severity,
-            paint(f.rule_id.clone(), |s| s.magenta().to_string()),
+            paint(inert(&f.rule_id).into_owned(), |s| s.magenta().to_string()),
             f.category,
         )?;
         if !f.blocks {
@@ -43,17 +44,18 @@ pub fn write(
         if let Some(marker) = &f.allowed_by_change {
             writeln!(
                 out,
-                "    (allowed by the change itself: `{marker}` is on a line this range adds; \
-                 not honoured, see [policy] {POLICY_KEY})"
+                "    (allowed by the change itself: `{}` is on a line this range adds; \
+                 not honoured, see [policy] {POLICY_KEY})",
+                inert(marker)
             )?;
         }
-        writeln!(out, "    {}", f.description)?;
-        writeln!(out, "    secret: {}", shown_secret(f, options))?;
+        writeln!(out, "    {}", inert(&f.description))?;
+        writeln!(out, "    secret: {}", inert(&shown_secret(f, options)))?;
         if let Some(commit) = &f.commit {
-            writeln!(out, "    commit: {commit}")?;
+            writeln!(out, "    commit: {}", inert(commit))?;
         }
         if !f.decoded.is_empty() {
-            writeln!(out, "    decoded from: {}", f.decoded.join(" > "))?;
+            writeln!(out, "    decoded from: {}", inert(&f.decoded.join(" > ")))?;
         }
         writeln!(out, "    fingerprint: {}", f.fingerprint)?;
         writeln!(out)?;

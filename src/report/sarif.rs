@@ -183,9 +183,14 @@ fn security_severity(severity: Severity) -> &'static str {
 }
 
 /// A relative path against the checkout root (`%SRCROOT%`), which GitHub resolves; an absolute
-/// path (a scan given one) as a `file:` URI.
+/// path (a scan given one) as a `file:` URI. A `\` is a separator only on Windows; elsewhere
+/// it is part of the name and stays one (as `%5C`).
 fn artifact_location(path: &str) -> Value {
-    let path = path.replace('\\', "/");
+    let path = if cfg!(windows) {
+        path.replace('\\', "/")
+    } else {
+        path.to_string()
+    };
     if path.starts_with('/') {
         return json!({"uri": format!("file://{}", encode_uri_path(&path))});
     }
@@ -235,7 +240,7 @@ mod tests {
         );
         assert_eq!(
             artifact_location("c:weird\\name#1"),
-            json!({"uri": "c%3Aweird/name%231", "uriBaseId": "%SRCROOT%"})
+            json!({"uri": if cfg!(windows) { "c%3Aweird/name%231" } else { "c%3Aweird%5Cname%231" }, "uriBaseId": "%SRCROOT%"})
         );
         assert_eq!(
             artifact_location("/abs/x.py"),
