@@ -416,24 +416,33 @@ impl GitRepo {
         Ok(Some(commit.id))
     }
 
-    /// A file's content in a commit's tree, or `None` when the path is not a file there or the
-    /// blob is larger than `max_size` (read from its header, so it is never loaded).
-    pub fn file_at(&self, commit: ObjectId, path: &Path, max_size: u64) -> Result<Option<Vec<u8>>> {
+    /// The id and mode of what a commit's tree holds at `path`, or `None` when nothing is there.
+    fn entry_at(
+        &self,
+        commit: ObjectId,
+        path: &Path,
+    ) -> Result<Option<(ObjectId, gix::object::tree::EntryMode)>> {
         let commit = self
             .repo
             .find_commit(commit)
             .map_err(|e| git_error(format!("commit {commit}"), e))?;
         let tree = commit.tree().map_err(|e| git_error("tree", e))?;
-        let Some(entry) = tree
+        let entry = tree
             .lookup_entry_by_path(path)
-            .map_err(|e| git_error(format!("{} in {}", path.display(), commit.id), e))?
-        else {
+            .map_err(|e| git_error(format!("{} in {}", path.display(), commit.id), e))?;
+        Ok(entry.map(|entry| (entry.oid().to_owned(), entry.mode())))
+    }
+
+    /// A file's content in a commit's tree, or `None` when the path is not a file there or the
+    /// blob is larger than `max_size` (read from its header, so it is never loaded).
+    pub fn file_at(&self, commit: ObjectId, path: &Path, max_size: u64) -> Result<Option<Vec<u8>>> {
+        let Some((id, mode)) = self.entry_at(commit, path)? else {
             return Ok(None);
         };
-        if !entry.mode().is_blob() {
+        if !mode.is_blob() {
             return Ok(None);
         }
-        match Self::read_blob(&self.repo, entry.oid().to_owned(), max_size)? {
+        match Self::read_blob(&self.repo, id, max_size)? {
             Blob::Text(data) => Ok(Some(data)),
             Blob::Skipped => Ok(None),
         }
@@ -442,35 +451,27 @@ impl GitRepo {
     /// A file's content in a commit's tree (for reading config from a trusted commit), or
     /// `None` when the path is not there.
     pub fn read_file_at(&self, commit: ObjectId, path: &Path) -> Result<Option<Vec<u8>>> {
-        let commit = self
-            .repo
-            .find_commit(commit)
-            .map_err(|e| git_error(format!("commit {commit}"), e))?;
-        let tree = commit.tree().map_err(|e| git_error("tree", e))?;
-        let Some(entry) = tree
-            .lookup_entry_by_path(path)
-            .map_err(|e| git_error(format!("{} in {}", path.display(), commit.id), e))?
-        else {
+        let Some((id, _)) = self.entry_at(commit, path)? else {
             return Ok(None);
         };
         // Configuration is small; a huge blob under that name is refused, not loaded.
         const MAX_CONFIG: u64 = 4 * 1024 * 1024;
-        let id = entry.oid().to_owned();
         let header = self
             .repo
             .find_header(id)
             .map_err(|e| git_error(format!("{}", path.display()), e))?;
         if header.size() > MAX_CONFIG {
             return Err(git_error(
-                format!("{} in {}", path.display(), commit.id),
+                format!("{} in {commit}", path.display()),
                 format!(
                     "{} bytes is too large for a configuration file",
                     header.size()
                 ),
             ));
         }
-        let object = entry
-            .object()
+        let object = self
+            .repo
+            .find_object(id)
             .map_err(|e| git_error(format!("{}", path.display()), e))?;
         Ok(Some(object.data.clone()))
     }
