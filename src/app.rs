@@ -255,6 +255,12 @@ fn scan_options(
         options.min_base64_length = min.max(8);
     }
     options.internal_domains = settings.internal_domains;
+    if let Some(max) = settings.max_findings_per_file {
+        options.max_findings_per_file = max.max(1);
+    }
+    if let Some(max) = settings.max_findings {
+        options.max_findings = max.max(1);
+    }
     options.allow = settings.allow;
     if !settings.foreign_allow_markers {
         options.allow_markers = vec!["staunch:allow".into()];
@@ -274,14 +280,14 @@ fn scan_options(
         return Ok((settings.rules, options));
     }
     if let Some(path) = &common.baseline {
-        options.baseline = Baseline::read(path)?.fingerprints();
-        options.baseline_source = path.display().to_string();
+        let source = path.display().to_string();
+        load_baseline(&mut options, Baseline::read(path)?, source);
     } else if let Some(path) = &settings.baseline {
         let name = sources.settings.describe(path);
         match sources.settings.read(path)? {
             Some(data) => {
-                options.baseline = Baseline::parse(&name, &data)?.fingerprints();
-                options.baseline_source = name;
+                let baseline = Baseline::parse(&name, &data)?;
+                load_baseline(&mut options, baseline, name);
             }
             None if sources.baseline_required => {
                 return Err(Error::Config {
@@ -416,7 +422,7 @@ fn scan_tracked(
                     .is_some_and(|rest| rest.starts_with('/'))
         })
     };
-    let collector = scan::Collector::default();
+    let collector = scan::Collector::new(matcher.options().max_findings);
     let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
         collector.scan(matcher, &fragment)
     })?;
@@ -488,7 +494,7 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
     let started = std::time::Instant::now();
     let repo = GitRepo::discover(Path::new("."))?;
-    let collector = scan::Collector::default();
+    let collector = scan::Collector::new(matcher.options().max_findings);
     let done = AtomicBool::new(false);
     let total = AtomicU64::new(0);
     let skipped = std::thread::scope(|scope| {
@@ -537,15 +543,20 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         color,
         show_secrets: common.show_secrets,
     };
-    let mut buffer = Vec::new();
-    report::write(&mut buffer, outcome, &options).map_err(|e| Error::io("<report>", e))?;
+    // Streamed through a buffer, never built whole: a report of many findings costs their
+    // count, not a copy of the report.
     match &common.output {
-        Some(path) => std::fs::write(path, &buffer).map_err(|e| Error::io(path, e))?,
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            let mut out = std::io::BufWriter::new(file);
+            report::write(&mut out, outcome, &options)
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::io(path, e))?;
+        }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&buffer)
-                .and_then(|_| stdout.flush())
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::write(&mut out, outcome, &options)
+                .and_then(|_| out.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;
         }
     }
@@ -555,15 +566,96 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
             crate::report::inert(&err.to_string())
         );
     }
+    report_dropped(outcome);
     let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
-    } else if outcome.findings.iter().any(|f| f.blocks) {
+    } else if outcome.findings.iter().any(|f| f.blocks) || outcome.stats.dropped.blocking {
         Verdict::Blocked
     } else {
         Verdict::Clean
     };
     crate::audit::scan_finished(outcome, verdict)?;
     Ok(verdict)
+}
+
+/// Loads a baseline's fingerprints into the options; one of the old scheme still works, by
+/// its old fingerprints, with a warning saying how to migrate it.
+fn load_baseline(options: &mut ScanOptions, baseline: Baseline, source: String) {
+    if baseline.is_legacy() {
+        eprintln!(
+            "staunch: warning: baseline {} uses fingerprint scheme {}, which a dictionary reverses \
+             for weak secrets; rewrite it with `staunch baseline migrate`",
+            report::inert(&source),
+            baseline.version
+        );
+        options.legacy_baseline = baseline.fingerprints();
+    } else {
+        options.baseline = baseline.fingerprints();
+    }
+    options.baseline_source = source;
+}
+
+/// Says on stderr what the findings caps left out of the report, naming the first files.
+fn report_dropped(outcome: &Outcome) {
+    let dropped = &outcome.stats.dropped;
+    if dropped.findings == 0 {
+        return;
+    }
+    for (path, count) in &outcome.capped {
+        eprintln!(
+            "staunch: {}: {count} more finding(s) over the per-file cap ([scan] max_findings_per_file) not reported",
+            crate::report::inert(path)
+        );
+    }
+    let about = if dropped.estimated { "about " } else { "" };
+    let verdict = if dropped.blocking {
+        "some of them block, so the run blocks"
+    } else {
+        "none of them blocks"
+    };
+    eprintln!(
+        "staunch: {about}{} finding(s) over the findings caps were not reported ({verdict})",
+        dropped.findings
+    );
+}
+
+/// The findings a baseline records: what the index tracks in a repository (or the whole
+/// history with `all`), else the files under `roots`. Refuses an incomplete scan: a baseline
+/// missing a finding would make it block later for no change.
+fn scan_for_baseline(matcher: &Matcher, roots: &[PathBuf], all: bool) -> Result<Outcome> {
+    let max = matcher.options().max_file_size;
+    let repo = GitRepo::discover(Path::new("."))
+        .ok()
+        .filter(|repo| repo.work_dir().is_some());
+    let outcome = match repo {
+        _ if all => scan_history(matcher, max)?,
+        Some(repo) => scan_tracked(matcher, &repo, roots, max)?,
+        None => scan::scan_paths(matcher, roots, max),
+    };
+    for err in &outcome.errors {
+        eprintln!(
+            "staunch: not scanned: {}",
+            crate::report::inert(&err.to_string())
+        );
+    }
+    if !outcome.errors.is_empty() {
+        return Err(Error::Usage(
+            "baseline not written: some files could not be scanned".into(),
+        ));
+    }
+    if outcome.stats.dropped.findings > 0 {
+        return Err(Error::Usage(format!(
+            "baseline not written: {} finding(s) went over the findings caps; raise \
+             [scan] max_findings_per_file and max_findings to record them all",
+            outcome.stats.dropped.findings
+        )));
+    }
+    Ok(outcome)
+}
+
+fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
+    let text = serde_json::to_string_pretty(baseline).map_err(|e| Error::Usage(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
 }
 
 fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
@@ -578,37 +670,48 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
     };
     match command {
         BaselineCommand::Create { paths, all } => {
-            let repo = GitRepo::discover(Path::new("."))
-                .ok()
-                .filter(|repo| repo.work_dir().is_some());
-            let outcome = match repo {
-                _ if *all => scan_history(&matcher, max)?,
-                Some(repo) => scan_tracked(&matcher, &repo, &roots(paths), max)?,
-                None => scan::scan_paths(&matcher, &roots(paths), max),
-            };
-            for err in &outcome.errors {
-                eprintln!(
-                    "staunch: not scanned: {}",
-                    crate::report::inert(&err.to_string())
-                );
-            }
-            if !outcome.errors.is_empty() {
-                return Err(Error::Usage(
-                    "baseline not written: some files could not be scanned".into(),
-                ));
-            }
+            let outcome = scan_for_baseline(&matcher, &roots(paths), *all)?;
             let baseline = Baseline::from_findings(&outcome.findings);
             let path = common
                 .output
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
-            let text =
-                serde_json::to_string_pretty(&baseline).map_err(|e| Error::Usage(e.to_string()))?;
-            std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+            write_baseline(&path, &baseline)?;
             eprintln!(
                 "staunch: baseline {} records {} finding(s)",
-                path.display(),
+                report::inert(&path.display().to_string()),
                 baseline.findings.len()
+            );
+            Ok(Verdict::Clean)
+        }
+        BaselineCommand::Migrate { paths, all } => {
+            let path = common
+                .baseline
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
+            let old = Baseline::read(&path)?;
+            let shown = report::inert(&path.display().to_string()).into_owned();
+            if !old.is_legacy() {
+                eprintln!("staunch: baseline {shown} already uses the current fingerprint scheme");
+                return Ok(Verdict::Clean);
+            }
+            let outcome = scan_for_baseline(&matcher, &roots(paths), *all)?;
+            let (new, stale) = old.migrate(&outcome.findings);
+            for entry in &stale {
+                eprintln!(
+                    "staunch: dropped (matches nothing scanned now): {} {} {}",
+                    report::inert(&entry.path),
+                    entry.rule_id,
+                    entry.fingerprint
+                );
+            }
+            let target = common.output.clone().unwrap_or(path);
+            write_baseline(&target, &new)?;
+            eprintln!(
+                "staunch: baseline {} migrated: {} entr(y/ies) rewritten, {} dropped",
+                report::inert(&target.display().to_string()),
+                new.findings.len(),
+                stale.len()
             );
             Ok(Verdict::Clean)
         }
@@ -619,15 +722,18 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
             let baseline = Baseline::read(&path)?;
             let outcome = scan::scan_paths(&matcher, &roots(paths), max);
-            let current: std::collections::HashSet<&str> = outcome
+            let current: std::collections::HashSet<String> = outcome
                 .findings
                 .iter()
-                .map(|f| f.fingerprint.as_str())
+                .map(|f| match baseline.is_legacy() {
+                    true => crate::finding::legacy_fingerprint(&f.rule_id, &f.path, &f.secret),
+                    false => f.fingerprint.clone(),
+                })
                 .collect();
             let stale: Vec<_> = baseline
                 .findings
                 .iter()
-                .filter(|e| !current.contains(e.fingerprint.as_str()))
+                .filter(|e| !current.contains(&e.fingerprint))
                 .collect();
             for entry in &stale {
                 println!(

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::finding::Finding;
+use crate::finding::{legacy_fingerprint, Finding, FINGERPRINT_SCHEME};
 
 /// The default baseline file name at the repository root.
 pub const BASELINE_FILE: &str = ".staunch-baseline.json";
@@ -47,9 +47,36 @@ impl Baseline {
         });
         entries.dedup();
         Baseline {
-            version: 1,
+            version: FINGERPRINT_SCHEME,
             findings: entries,
         }
+    }
+
+    /// Whether the entries use an older fingerprint scheme than this build writes.
+    pub fn is_legacy(&self) -> bool {
+        self.version < FINGERPRINT_SCHEME
+    }
+
+    /// Rewrites a scheme-1 baseline to the current scheme. A fingerprint cannot be turned into
+    /// another without the secret, so each entry is matched with a finding of `current` (a fresh
+    /// scan) by its old fingerprint and takes that finding's new one; entries nothing matches
+    /// any more are returned apart, to be named, and left out.
+    pub fn migrate(self, current: &[Finding]) -> (Baseline, Vec<BaselineEntry>) {
+        if !self.is_legacy() {
+            return (self, Vec::new());
+        }
+        let by_old: std::collections::HashMap<String, &Finding> = current
+            .iter()
+            .map(|f| (legacy_fingerprint(&f.rule_id, &f.path, &f.secret), f))
+            .collect();
+        let (mut kept, mut stale) = (Vec::new(), Vec::new());
+        for entry in self.findings {
+            match by_old.get(&entry.fingerprint) {
+                Some(f) => kept.push((*f).clone()),
+                None => stale.push(entry),
+            }
+        }
+        (Baseline::from_findings(&kept), stale)
     }
 
     pub fn read(path: &Path) -> Result<Baseline> {
@@ -59,10 +86,21 @@ impl Baseline {
 
     /// Parses a baseline's bytes; `file` names it in errors (a path, or a path in a commit).
     pub fn parse(file: &str, data: &[u8]) -> Result<Baseline> {
-        serde_json::from_slice(data).map_err(|e| Error::Config {
+        let baseline: Baseline = serde_json::from_slice(data).map_err(|e| Error::Config {
             file: file.to_string(),
             message: format!("not a staunch baseline: {e} (line {})", e.line()),
-        })
+        })?;
+        if baseline.version == 0 || baseline.version > FINGERPRINT_SCHEME {
+            return Err(Error::Config {
+                file: file.to_string(),
+                message: format!(
+                    "baseline version {} is not one this staunch reads (1 to {FINGERPRINT_SCHEME}); \
+                     it was written by another release",
+                    baseline.version
+                ),
+            });
+        }
+        Ok(baseline)
     }
 
     pub fn fingerprints(&self) -> HashSet<String> {
@@ -107,6 +145,68 @@ pub fn parse_gitleaksignore(text: &str) -> HashSet<(Option<String>, String, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(rule: &str, path: &str, secret: &[u8]) -> Finding {
+        Finding {
+            path: path.into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            rule_id: rule.into(),
+            commit: None,
+            description: String::new(),
+            category: crate::rules::Category::Credential,
+            severity: crate::rules::Severity::High,
+            secret: secret.to_vec(),
+            fingerprint: crate::finding::fingerprint(
+                rule,
+                path,
+                crate::rules::Category::Credential,
+                secret,
+            ),
+            blocks: true,
+            decoded: Vec::new(),
+            allowed_by_change: None,
+        }
+    }
+
+    #[test]
+    fn migration_maps_old_entries_to_new_fingerprints_and_sets_aside_stale_ones() {
+        let present = finding("generic-password", "app.env", b"hunter22");
+        let old = Baseline {
+            version: 1,
+            findings: vec![
+                BaselineEntry {
+                    fingerprint: legacy_fingerprint("generic-password", "app.env", b"hunter22"),
+                    rule_id: "generic-password".into(),
+                    path: "app.env".into(),
+                },
+                BaselineEntry {
+                    fingerprint: legacy_fingerprint("generic-password", "gone.env", b"x"),
+                    rule_id: "generic-password".into(),
+                    path: "gone.env".into(),
+                },
+            ],
+        };
+        let (new, stale) = old.migrate(std::slice::from_ref(&present));
+        assert_eq!(new.version, FINGERPRINT_SCHEME);
+        assert_eq!(new.findings.len(), 1);
+        assert_eq!(new.findings[0].fingerprint, present.fingerprint);
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].path, "gone.env");
+    }
+
+    #[test]
+    fn versions_this_build_does_not_know_are_refused_by_name() {
+        let err = Baseline::parse("b.json", br#"{"version": 9, "findings": []}"#).unwrap_err();
+        assert!(err.to_string().contains("b.json"), "{err}");
+        assert!(err.to_string().contains("version 9"), "{err}");
+        assert!(
+            Baseline::parse("b.json", br#"{"version": 1, "findings": []}"#)
+                .unwrap()
+                .is_legacy()
+        );
+    }
 
     #[test]
     fn gitleaksignore_lines() {

@@ -169,6 +169,16 @@ pub enum BaselineCommand {
     /// List baseline entries (--baseline FILE, default .staunch-baseline.json) that no longer
     /// match any finding in PATHs (default .)
     Check { paths: Vec<PathBuf> },
+    /// Rewrite a baseline of the old fingerprint scheme (--baseline FILE, default
+    /// .staunch-baseline.json) to the current one, by scanning again what `create` scans;
+    /// entries that match nothing any more are dropped and named (--output FILE to write
+    /// elsewhere)
+    Migrate {
+        paths: Vec<PathBuf>,
+        /// Match entries against the whole history's findings
+        #[arg(long, conflicts_with = "paths")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

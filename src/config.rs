@@ -41,6 +41,8 @@ pub struct ScanSection {
     pub max_file_size: Option<u64>,
     pub decode_depth: Option<usize>,
     pub min_base64_length: Option<usize>,
+    pub max_findings_per_file: Option<usize>,
+    pub max_findings: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +233,8 @@ pub struct Settings {
     pub max_file_size: Option<u64>,
     pub decode_depth: Option<usize>,
     pub min_base64_length: Option<usize>,
+    pub max_findings_per_file: Option<usize>,
+    pub max_findings: Option<usize>,
     pub internal_domains: Vec<String>,
     pub allow: Vec<Allow>,
     pub block: Option<Vec<Severity>>,
@@ -372,6 +376,8 @@ fn from_config(
         max_file_size: config.scan.max_file_size,
         decode_depth: config.scan.decode_depth,
         min_base64_length: config.scan.min_base64_length,
+        max_findings_per_file: config.scan.max_findings_per_file,
+        max_findings: config.scan.max_findings,
         internal_domains: config.internal_domains,
         allow,
         block: config.policy.block,

@@ -55,17 +55,75 @@ pub struct Suppressed {
     pub justification: String,
 }
 
-/// A stable identity for a finding that survives line moves and never reveals the secret:
-/// SHA-256 over rule id, path and secret.
-pub fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(rule_id.as_bytes());
-    hasher.update([0]);
-    hasher.update(path.as_bytes());
-    hasher.update([0]);
-    hasher.update(secret);
-    let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// The fingerprint scheme baselines written now carry (`version` in the baseline file).
+pub const FINGERPRINT_SCHEME: u32 = 2;
+
+/// Argon2id cost of a fingerprint: 4 MiB and one pass, about 2 ms on one core. Enough that a
+/// dictionary of ten million passwords costs hours per fingerprint instead of a second, and
+/// memory-hard so a GPU gains little; cheap for a scan, which hashes each distinct finding once.
+const SLOW_HASH_KIB: u32 = 4096;
+const SLOW_HASH_PASSES: u32 = 1;
+
+/// A stable identity for a finding that survives line moves and does not give the secret away.
+///
+/// Fingerprints travel where the secret does not: SARIF uploads, audit logs, baselines shown in
+/// reviews. A fast hash of a weak password there is reversed by a small dictionary in
+/// milliseconds, so the secret of a credential or connection string goes through Argon2id,
+/// salted by rule id and path (no table serves two findings). Private addresses and internal
+/// URLs are reported in the clear anyway: a plain SHA-256 is enough for them. Both are
+/// deterministic, so every clone and CI run computes the same fingerprint for a baseline.
+pub fn fingerprint(rule_id: &str, path: &str, category: Category, secret: &[u8]) -> String {
+    let salt = Sha256::new()
+        .chain_update(b"staunch fingerprint v2\0")
+        .chain_update(rule_id.as_bytes())
+        .chain_update([0])
+        .chain_update(path.as_bytes())
+        .finalize();
+    let digest: [u8; 16] = match category {
+        Category::Credential | Category::ConnectionString => slow_hash(secret, &salt[..16]),
+        Category::PrivateIp | Category::InternalUrl => {
+            let digest = Sha256::new()
+                .chain_update(salt)
+                .chain_update(secret)
+                .finalize();
+            digest[..16]
+                .try_into()
+                .expect("a SHA-256 digest has 32 bytes")
+        }
+    };
+    hex(&digest)
+}
+
+fn slow_hash(secret: &[u8], salt: &[u8]) -> [u8; 16] {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(SLOW_HASH_KIB, SLOW_HASH_PASSES, 1, Some(16))
+        .expect("the fingerprint's Argon2 parameters are valid");
+    let mut out = [0u8; 16];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(secret, salt, &mut out)
+        .expect("Argon2 takes any password and a 16-byte salt");
+    out
+}
+
+/// Scheme 1, read only to migrate old baselines: SHA-256 over rule id, path and secret, which
+/// a dictionary reverses quickly for a weak secret.
+pub fn legacy_fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(rule_id.as_bytes())
+        .chain_update([0])
+        .chain_update(path.as_bytes())
+        .chain_update([0])
+        .chain_update(secret)
+        .finalize();
+    hex(&digest[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(32), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// The secret cut down to a prefix that lets a person recognise it without being able to use
@@ -102,9 +160,26 @@ mod tests {
 
     #[test]
     fn fingerprint_is_stable_and_hides_the_secret() {
-        let a = fingerprint("r", "p", b"s3cret");
-        assert_eq!(a, fingerprint("r", "p", b"s3cret"));
-        assert_ne!(a, fingerprint("r", "q", b"s3cret"));
+        let a = fingerprint("r", "p", Category::Credential, b"s3cret");
+        assert_eq!(a, fingerprint("r", "p", Category::Credential, b"s3cret"));
+        assert_ne!(a, fingerprint("r", "q", Category::Credential, b"s3cret"));
+        assert_ne!(a, fingerprint("s", "p", Category::Credential, b"s3cret"));
         assert!(!a.contains("s3cret"));
+        assert_eq!(a.len(), 32);
+        let ip = fingerprint("r", "p", Category::PrivateIp, b"10.0.0.1");
+        assert_eq!(ip.len(), 32);
+        assert_ne!(ip, fingerprint("r", "p", Category::Credential, b"10.0.0.1"));
+    }
+
+    #[test]
+    fn a_credential_fingerprint_is_not_a_fast_hash_of_the_secret() {
+        // What a dictionary attack on scheme 1 computed per guess; scheme 2 must not match it.
+        let secret = b"hunter22";
+        let fast = legacy_fingerprint("generic-password", "app.env", secret);
+        let slow = fingerprint("generic-password", "app.env", Category::Credential, secret);
+        assert_ne!(fast, slow);
+        // Known values pin both schemes: a change here breaks every baseline.
+        assert_eq!(fast, "78f406a0a2124eb344300a2c776c3cbf");
+        assert_eq!(slow, "06a28547a5154b2c6d35fe0822944ba8");
     }
 }

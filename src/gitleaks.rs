@@ -177,6 +177,8 @@ pub fn load(
         max_file_size: None,
         decode_depth: None,
         min_base64_length: None,
+        max_findings_per_file: None,
+        max_findings: None,
         internal_domains: Vec::new(),
         allow,
         block: None,

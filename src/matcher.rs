@@ -9,7 +9,7 @@ use base64::Engine;
 
 use crate::checks::CheckContext;
 use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
-use crate::finding::{fingerprint, Finding, Mechanism, Suppressed};
+use crate::finding::{fingerprint, legacy_fingerprint, Finding, Mechanism, Suppressed};
 use crate::keywords::KeywordSearch;
 use crate::rules::{Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
@@ -35,6 +35,8 @@ pub struct ScanOptions {
     pub allow: Vec<crate::config::Allow>,
     /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
     pub baseline: std::collections::HashSet<String>,
+    /// Scheme-1 fingerprints of a baseline not migrated yet (see `finding::legacy_fingerprint`).
+    pub legacy_baseline: std::collections::HashSet<String>,
     /// Where the baseline was read from, for reports (`<commit>:.staunch-baseline.json` in a
     /// range scan).
     pub baseline_source: String,
@@ -46,6 +48,13 @@ pub struct ScanOptions {
     pub block: Vec<crate::rules::Severity>,
     /// Files and blobs over this size are skipped without being read.
     pub max_file_size: u64,
+    /// The most findings one fragment reports. A file crafted to match millions of times (or a
+    /// rule pack whose regex matches everything) would otherwise grow memory with its matches;
+    /// over the cap, blocking findings are kept first and the rest are counted as dropped.
+    pub max_findings_per_file: usize,
+    /// The most findings one run reports, read by the scan driver (`scan`), which holds at
+    /// most this many at once.
+    pub max_findings: usize,
 }
 
 impl Default for ScanOptions {
@@ -63,10 +72,13 @@ impl Default for ScanOptions {
             trust_inline_markers: true,
             allow: Vec::new(),
             baseline: Default::default(),
+            legacy_baseline: Default::default(),
             baseline_source: crate::baseline::BASELINE_FILE.into(),
             ignored_locations: Default::default(),
             ignore_source: crate::baseline::IGNORE_FILE.into(),
             max_file_size: 10 * 1024 * 1024,
+            max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
+            max_findings: DEFAULT_MAX_FINDINGS,
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,
@@ -76,9 +88,61 @@ impl Default for ScanOptions {
     }
 }
 
+/// The default of [`ScanOptions::max_findings`].
+pub const DEFAULT_MAX_FINDINGS: usize = 100_000;
+
+/// The default of [`ScanOptions::max_findings_per_file`].
+pub const DEFAULT_MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// How many raw matches (before duplicates and shadowed generic matches are dropped) a fragment
+/// may collect per reported finding it may keep: the bound on memory while matching.
+const RAW_MATCHES_PER_FINDING: usize = 8;
+
 /// Long lines (minified files, one-line JSON) are searched in windows around each keyword, so
 /// a hundred hits on a 100 MB line cost a hundred small searches, not a hundred huge ones.
 const LINE_WINDOW: usize = 4096;
+
+/// The raw matches of one fragment, bounded: past `cap` a match is only counted, except that
+/// a blocking match takes the place of a non-blocking one, so padding a file with harmless
+/// matches cannot push a secret out of the report.
+struct RawMatches {
+    list: Vec<RawMatch>,
+    cap: usize,
+    /// Indices in `list` of matches that do not block: the ones a blocking match may replace.
+    replaceable: Vec<usize>,
+    /// Matches that passed their filters but were not kept.
+    overflowed: usize,
+    /// Whether one of those is of a blocking severity.
+    overflow_blocks: bool,
+}
+
+impl RawMatches {
+    fn new(cap: usize) -> RawMatches {
+        RawMatches {
+            list: Vec::new(),
+            cap,
+            replaceable: Vec::new(),
+            overflowed: 0,
+            overflow_blocks: false,
+        }
+    }
+
+    /// Keeps `m` (`blocks`: whether its severity blocks), within the cap.
+    fn push(&mut self, m: RawMatch, blocks: bool) {
+        if self.list.len() < self.cap {
+            if !blocks {
+                self.replaceable.push(self.list.len());
+            }
+            self.list.push(m);
+            return;
+        }
+        self.overflowed += 1;
+        match blocks.then(|| self.replaceable.pop()).flatten() {
+            Some(at) => self.list[at] = m,
+            None => self.overflow_blocks |= blocks,
+        }
+    }
+}
 
 /// A match before it is tied to a path and line.
 #[derive(Clone, Debug)]
@@ -102,6 +166,50 @@ pub struct FragmentResult {
     pub allowed_by: AllowedBy,
     /// The silenced findings themselves, for reports that show them as suppressed.
     pub suppressed: Vec<Suppressed>,
+    /// Findings over [`ScanOptions::max_findings_per_file`], not reported.
+    pub dropped: Dropped,
+}
+
+/// Findings a cap left out of the report: counted, and whether any of them would have blocked,
+/// so a file padded with harmless matches cannot push a secret out of the verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dropped {
+    /// How many were left out.
+    pub findings: usize,
+    /// Whether a finding left out blocks by policy.
+    pub blocking: bool,
+    /// Part of the count are raw matches counted before duplicates were merged and allow
+    /// entries applied: an upper estimate.
+    pub estimated: bool,
+}
+
+impl Dropped {
+    pub fn add(&mut self, other: Dropped) {
+        self.findings += other.findings;
+        self.blocking |= other.blocking;
+        self.estimated |= other.estimated;
+    }
+}
+
+/// Cuts `findings` (sorted by position) down to `cap`, keeping the blocking and most severe
+/// ones, so padding a file with harmless matches cannot push a secret out of the report;
+/// what is left stays in position order.
+pub(crate) fn keep_most_severe(findings: &mut Vec<Finding>, cap: usize) -> Dropped {
+    if findings.len() <= cap {
+        return Dropped::default();
+    }
+    findings.sort_by(|a, b| {
+        (b.blocks, b.severity)
+            .cmp(&(a.blocks, a.severity))
+            .then_with(|| a.cmp(b))
+    });
+    let left_out = findings.split_off(cap);
+    findings.sort();
+    Dropped {
+        findings: left_out.len(),
+        blocking: left_out.iter().any(|f| f.blocks),
+        estimated: false,
+    }
 }
 
 /// Findings silenced, by mechanism, so nothing is hidden without a count.
@@ -147,6 +255,8 @@ pub struct Matcher {
     always: Vec<usize>,
     markers: Option<AhoCorasick>,
     options: ScanOptions,
+    /// Fingerprints computed so far, by rule id, path and secret (see [`Matcher::fingerprint`]).
+    fingerprints: std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>,
 }
 
 impl Matcher {
@@ -191,6 +301,7 @@ impl Matcher {
             always,
             markers,
             options,
+            fingerprints: Default::default(),
         }
     }
 
@@ -198,9 +309,10 @@ impl Matcher {
     /// allow lists. A history scan reads every blob once without knowing where it lived; only
     /// the blobs this says yes to are traced to a commit and path and scanned in full.
     pub fn might_report(&self, data: &[u8]) -> bool {
-        let mut matches = Vec::new();
+        let mut matches = RawMatches::new(self.raw_match_cap());
         self.scan_level(data, 0, &mut matches);
-        !matches.is_empty() && !self.drop_shadowed(matches).is_empty()
+        matches.overflowed > 0
+            || (!matches.list.is_empty() && !self.drop_shadowed(matches.list).is_empty())
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -213,8 +325,10 @@ impl Matcher {
 
     /// Scans one fragment and returns its findings, sorted.
     pub fn scan_fragment(&self, fragment: &Fragment) -> FragmentResult {
-        let mut matches = Vec::new();
-        self.scan_level(&fragment.data, 0, &mut matches);
+        let mut raw = RawMatches::new(self.raw_match_cap());
+        self.scan_level(&fragment.data, 0, &mut raw);
+        let (mut matches, overflowed, overflow_blocks) =
+            (raw.list, raw.overflowed, raw.overflow_blocks);
         matches.retain(|m| {
             self.rules[m.rule]
                 .path
@@ -251,7 +365,7 @@ impl Matcher {
                 description: rule.description.clone(),
                 category: rule.category,
                 severity: rule.severity,
-                fingerprint: fingerprint(&rule.id, &fragment.path, &m.secret),
+                fingerprint: self.fingerprint(rule, &fragment.path, &m.secret),
                 blocks: self.options.block.contains(&rule.severity),
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
@@ -291,7 +405,46 @@ impl Matcher {
             let (a, b) = (&a.finding, &b.finding);
             a.line == b.line && a.rule_id == b.rule_id && a.secret == b.secret
         });
+        let cap = self.options.max_findings_per_file;
+        result.dropped = keep_most_severe(&mut result.findings, cap);
+        if overflowed > 0 {
+            // Matches past the raw cap were counted, not kept: before duplicates and allow
+            // entries were applied, so the count is an upper estimate and the verdict errs
+            // towards blocking.
+            result.dropped.findings += overflowed;
+            result.dropped.blocking |= overflow_blocks;
+            result.dropped.estimated = true;
+        }
+        result.suppressed.truncate(cap);
         result
+    }
+
+    /// How many raw matches one fragment may collect before matching stops.
+    fn raw_match_cap(&self) -> usize {
+        self.options
+            .max_findings_per_file
+            .saturating_mul(RAW_MATCHES_PER_FINDING)
+            .max(1)
+    }
+
+    /// The finding's fingerprint, computed once per (rule, path, secret) in a run: the hash is
+    /// slow on purpose (see [`fingerprint`]), and a history holds the same secret many times.
+    fn fingerprint(&self, rule: &Rule, path: &str, secret: &[u8]) -> String {
+        let mut key = Vec::with_capacity(rule.id.len() + path.len() + secret.len() + 2);
+        key.extend_from_slice(rule.id.as_bytes());
+        key.push(0);
+        key.extend_from_slice(path.as_bytes());
+        key.push(0);
+        key.extend_from_slice(secret);
+        if let Some(known) = self.fingerprints.lock().unwrap().get(&key) {
+            return known.clone();
+        }
+        let computed = fingerprint(&rule.id, path, rule.category, secret);
+        self.fingerprints
+            .lock()
+            .unwrap()
+            .insert(key, computed.clone());
+        computed
     }
 
     /// The first inline marker on `line`, as configured.
@@ -321,7 +474,15 @@ impl Matcher {
         }) {
             return Some((Mechanism::Config, allow.origin.clone()));
         }
-        if self.options.baseline.contains(&finding.fingerprint) {
+        let legacy = &self.options.legacy_baseline;
+        if self.options.baseline.contains(&finding.fingerprint)
+            || (!legacy.is_empty()
+                && legacy.contains(&legacy_fingerprint(
+                    &finding.rule_id,
+                    &finding.path,
+                    &finding.secret,
+                )))
+        {
             let source = &self.options.baseline_source;
             return Some((Mechanism::Baseline, format!("baseline {source}")));
         }
@@ -340,7 +501,7 @@ impl Matcher {
     }
 
     /// Finds every rule match in `data`, then looks inside base64 runs.
-    fn scan_level(&self, data: &[u8], depth: usize, out: &mut Vec<RawMatch>) {
+    fn scan_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         let regions = self.candidate_regions(data);
         self.compile_woken(&regions);
         for (rule, region) in regions {
@@ -436,7 +597,7 @@ impl Matcher {
     }
 
     /// Runs one rule's regex over one region and keeps the matches that pass its filters.
-    fn confirm(&self, index: usize, data: &[u8], region: Range<usize>, out: &mut Vec<RawMatch>) {
+    fn confirm(&self, index: usize, data: &[u8], region: Range<usize>, out: &mut RawMatches) {
         let rule = &self.rules[index];
         let haystack = &data[region.clone()];
         if let Some(named) = &rule.named {
@@ -466,20 +627,25 @@ impl Matcher {
 
     /// Records one candidate secret of rule `index` at `span`, marked vetoed when the rule's
     /// filters reject it (a generic rule's rejects are dropped at once).
-    fn keep(&self, index: usize, data: &[u8], span: Range<usize>, out: &mut Vec<RawMatch>) {
+    fn keep(&self, index: usize, data: &[u8], span: Range<usize>, out: &mut RawMatches) {
         let rule = &self.rules[index];
         let secret = &data[span.clone()];
         let passes = self.passes_filters(rule, secret, data, &span);
         if !passes && rule.generic {
             return;
         }
-        out.push(RawMatch {
-            rule: index,
-            span,
-            secret: secret.to_vec(),
-            decoded: Vec::new(),
-            vetoed: !passes,
-        });
+        // A vetoed match only shadows generic ones: it never blocks.
+        let blocks = passes && self.options.block.contains(&rule.severity);
+        out.push(
+            RawMatch {
+                rule: index,
+                span,
+                secret: secret.to_vec(),
+                decoded: Vec::new(),
+                vetoed: !passes,
+            },
+            blocks,
+        );
     }
 
     fn passes_filters(&self, rule: &Rule, secret: &[u8], data: &[u8], span: &Range<usize>) -> bool {
@@ -536,7 +702,7 @@ impl Matcher {
 
     /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
     /// Findings inside are reported at the run, marked as decoded.
-    fn scan_base64(&self, data: &[u8], depth: usize, out: &mut Vec<RawMatch>) {
+    fn scan_base64(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         for run in base64_runs(
             data,
             self.options.min_base64_length,
@@ -545,18 +711,22 @@ impl Matcher {
             let Some(decoded) = decode_text(&data[run.clone()]) else {
                 continue;
             };
-            let mut inner = Vec::new();
+            let mut inner = RawMatches::new(out.cap);
             self.scan_level(&decoded, depth + 1, &mut inner);
-            for m in inner {
+            out.overflowed += inner.overflowed;
+            out.overflow_blocks |= inner.overflow_blocks;
+            for m in inner.list {
+                let blocks = !m.vetoed && self.options.block.contains(&self.rules[m.rule].severity);
                 let mut chain = vec!["base64"];
                 chain.extend(m.decoded);
-                out.push(RawMatch {
+                let m = RawMatch {
                     rule: m.rule,
                     span: run.clone(),
                     secret: m.secret,
                     decoded: chain,
                     vetoed: m.vetoed,
-                });
+                };
+                out.push(m, blocks);
             }
         }
     }
@@ -886,6 +1056,27 @@ impl<'a> LineIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_match_list_lets_blocking_matches_replace_harmless_ones() {
+        let m = |rule| RawMatch {
+            rule,
+            span: 0..1,
+            secret: Vec::new(),
+            decoded: Vec::new(),
+            vetoed: false,
+        };
+        let mut list = RawMatches::new(2);
+        list.push(m(0), false);
+        list.push(m(1), true);
+        list.push(m(2), false); // full: counted, replaces nothing
+        list.push(m(3), true); // takes the place of rule 0
+        list.push(m(4), true); // nothing harmless is left to replace
+        let kept: Vec<usize> = list.list.iter().map(|m| m.rule).collect();
+        assert_eq!(kept, [3, 1]);
+        assert_eq!(list.overflowed, 3);
+        assert!(list.overflow_blocks);
+    }
     use crate::rules::parse_pack;
 
     fn matcher(pack: &str) -> Matcher {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::finding::{Finding, Suppressed};
-use crate::matcher::{FragmentResult, Matcher};
+use crate::matcher::{Dropped, FragmentResult, Matcher};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
 
@@ -27,8 +27,13 @@ pub struct Stats {
     pub allowed: u64,
     /// The same, by mechanism.
     pub allowed_by: crate::matcher::AllowedBy,
+    /// Findings over the per-file or per-run cap, counted but not reported.
+    pub dropped: Dropped,
     pub duration_ms: u64,
 }
+
+/// How many capped files an outcome names; the rest are only counted.
+const MAX_CAPPED_PATHS: usize = 20;
 
 /// Everything a scan produced.
 #[derive(Debug, Default)]
@@ -39,6 +44,9 @@ pub struct Outcome {
     pub stats: Stats,
     /// Per-file problems: reported, counted, and they make the exit code 2.
     pub errors: Vec<Error>,
+    /// Files whose findings went over the per-file cap, with how many were left out (the first
+    /// few files only; `stats.dropped` counts them all).
+    pub capped: Vec<(String, usize)>,
 }
 
 impl Outcome {
@@ -55,13 +63,40 @@ impl Outcome {
         s.errors += o.errors;
         s.allowed += o.allowed;
         s.allowed_by.add(o.allowed_by);
+        s.dropped.add(o.dropped);
         self.errors.extend(other.errors);
+        self.capped.extend(other.capped);
+        self.capped.truncate(MAX_CAPPED_PATHS);
+    }
+
+    /// Keeps at most `max` findings (and as many suppressed ones), the blocking and most severe
+    /// first, counting the rest as dropped: the bound on what a run holds and reports.
+    pub fn cap(&mut self, max: usize) {
+        let dropped = crate::matcher::keep_most_severe(&mut self.findings, max);
+        self.stats.dropped.add(dropped);
+        self.suppressed.truncate(max);
+    }
+
+    /// Notes what a fragment's cap left out.
+    fn note_dropped(&mut self, path: &str, dropped: Dropped) {
+        if dropped.findings == 0 {
+            return;
+        }
+        self.stats.dropped.add(dropped);
+        if self.capped.len() < MAX_CAPPED_PATHS {
+            self.capped.push((path.to_string(), dropped.findings));
+        }
     }
 }
 
 /// Per-file result, folded into the outcome.
 enum FileResult {
-    Scanned { bytes: u64, result: FragmentResult },
+    Scanned {
+        /// Set only when the file went over the findings cap (to name it).
+        path: Option<String>,
+        bytes: u64,
+        result: FragmentResult,
+    },
     Skipped,
     Failed(Error),
 }
@@ -79,9 +114,11 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
                 let shown = path.to_string_lossy();
                 let shown = shown.strip_prefix("./").unwrap_or(&shown);
                 let fragment = Fragment::file(shown, data);
+                let result = matcher.scan_fragment(&fragment);
                 FileResult::Scanned {
+                    path: capped_path(&fragment, &result),
                     bytes,
-                    result: matcher.scan_fragment(&fragment),
+                    result,
                 }
             }
             Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
@@ -99,6 +136,7 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     results.dedup_by(|a, b| a.0 == b.0);
     let results: Vec<FileResult> = results.into_iter().map(|(_, result)| result).collect();
     let mut outcome = fold(results);
+    outcome.cap(matcher.options().max_findings);
     outcome.stats.errors += walk_errors.len() as u64;
     outcome.errors.extend(walk_errors);
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
@@ -110,20 +148,27 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
     let started = Instant::now();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
-        .map(|fragment| FileResult::Scanned {
-            bytes: fragment.data.len() as u64,
-            result: matcher.scan_fragment(&fragment),
+        .map(|fragment| {
+            let result = matcher.scan_fragment(&fragment);
+            FileResult::Scanned {
+                path: capped_path(&fragment, &result),
+                bytes: fragment.data.len() as u64,
+                result,
+            }
         })
         .collect();
     let mut outcome = fold(results);
+    outcome.cap(matcher.options().max_findings);
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     outcome
 }
 
 /// Collects findings from fragments scanned on many threads as they arrive (history scans,
 /// where holding every fragment at once would make memory grow with the history).
-#[derive(Default)]
 pub struct Collector {
+    /// The most findings kept (see [`Outcome::cap`]); past it findings are only counted.
+    max_findings: usize,
+    dropped: std::sync::Mutex<(Dropped, Vec<(String, usize)>)>,
     findings: std::sync::Mutex<Vec<Finding>>,
     suppressed: std::sync::Mutex<Vec<Suppressed>>,
     files: std::sync::atomic::AtomicU64,
@@ -134,9 +179,32 @@ pub struct Collector {
 }
 
 impl Collector {
+    pub fn new(max_findings: usize) -> Collector {
+        Collector {
+            max_findings,
+            dropped: Default::default(),
+            findings: Default::default(),
+            suppressed: Default::default(),
+            files: Default::default(),
+            bytes: Default::default(),
+            allowed: Default::default(),
+            allowed_by: Default::default(),
+            found: Default::default(),
+        }
+    }
+
     pub fn scan(&self, matcher: &Matcher, fragment: &Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        let result = matcher.scan_fragment(fragment);
+        let mut result = matcher.scan_fragment(fragment);
+        if result.dropped.findings > 0 {
+            let mut dropped = self.dropped.lock().unwrap();
+            dropped.0.add(result.dropped);
+            if dropped.1.len() < MAX_CAPPED_PATHS {
+                dropped
+                    .1
+                    .push((fragment.path.clone(), result.dropped.findings));
+            }
+        }
         self.files.fetch_add(1, Relaxed);
         self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
@@ -144,11 +212,26 @@ impl Collector {
             self.allowed_by.lock().unwrap().add(result.allowed_by);
         }
         if !result.suppressed.is_empty() {
-            self.suppressed.lock().unwrap().extend(result.suppressed);
+            let mut suppressed = self.suppressed.lock().unwrap();
+            let room = self.max_findings.saturating_sub(suppressed.len());
+            result.suppressed.truncate(room);
+            suppressed.extend(result.suppressed);
         }
         if !result.findings.is_empty() {
             self.found.fetch_add(result.findings.len() as u64, Relaxed);
-            self.findings.lock().unwrap().extend(result.findings);
+            let mut findings = self.findings.lock().unwrap();
+            let room = self.max_findings.saturating_sub(findings.len());
+            if result.findings.len() > room {
+                // Which findings arrive first depends on thread timing; the count does not.
+                let left_out = result.findings.split_off(room);
+                let mut dropped = self.dropped.lock().unwrap();
+                dropped.0.add(Dropped {
+                    findings: left_out.len(),
+                    blocking: left_out.iter().any(|f| f.blocks),
+                    estimated: false,
+                });
+            }
+            findings.extend(result.findings);
         }
     }
 
@@ -186,6 +269,7 @@ impl Collector {
         let mut suppressed = self.suppressed.into_inner().unwrap();
         suppressed.sort();
         suppressed.dedup();
+        let (dropped, capped) = self.dropped.into_inner().unwrap();
         Outcome {
             findings,
             suppressed,
@@ -196,18 +280,32 @@ impl Collector {
                 errors: 0,
                 allowed: self.allowed.into_inner(),
                 allowed_by: self.allowed_by.into_inner().unwrap(),
+                dropped,
                 duration_ms: started.elapsed().as_millis() as u64,
             },
             errors: Vec::new(),
+            capped,
         }
     }
+}
+
+/// The fragment's path when its findings were capped, else nothing (no allocation per file).
+fn capped_path(fragment: &Fragment, result: &FragmentResult) -> Option<String> {
+    (result.dropped.findings > 0).then(|| fragment.path.clone())
 }
 
 fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {
         match result {
-            FileResult::Scanned { bytes, result } => {
+            FileResult::Scanned {
+                path,
+                bytes,
+                result,
+            } => {
+                if let Some(path) = path {
+                    outcome.note_dropped(&path, result.dropped);
+                }
                 outcome.stats.allowed_by.add(result.allowed_by);
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;

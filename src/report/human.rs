@@ -71,8 +71,13 @@ pub fn write(
     } else {
         String::new()
     };
+    let dropped = match s.dropped {
+        d if d.findings == 0 => String::new(),
+        d if d.estimated => format!(" (and about {} more over the caps)", d.findings),
+        d => format!(" (and {} more over the caps)", d.findings),
+    };
     let summary = format!(
-        "{} finding(s){by_change} in {} file(s), {} bytes scanned, {} skipped, {}, {} error(s), {} ms",
+        "{} finding(s){dropped}{by_change} in {} file(s), {} bytes scanned, {} skipped, {}, {} error(s), {} ms",
         outcome.findings.len(),
         s.files,
         s.bytes,
@@ -81,7 +86,7 @@ pub fn write(
         s.errors,
         s.duration_ms
     );
-    if outcome.findings.is_empty() && outcome.errors.is_empty() {
+    if outcome.findings.is_empty() && outcome.errors.is_empty() && s.dropped.findings == 0 {
         writeln!(out, "{}", paint(summary, |s| s.green().to_string()))
     } else {
         writeln!(out, "{}", paint(summary, |s| s.red().to_string()))

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{shown_secret, ReportOptions};
+use super::{shown_secret, write_streamed, ReportOptions, STREAMED_ARRAY};
 use crate::scan::Outcome;
 
 pub fn write(
@@ -12,39 +12,35 @@ pub fn write(
     outcome: &Outcome,
     options: &ReportOptions,
 ) -> std::io::Result<()> {
-    let findings: Vec<_> = outcome
-        .findings
-        .iter()
-        .map(|f| {
-            let mut finding = json!({
-                "rule_id": f.rule_id,
-                "description": f.description,
-                "category": f.category,
-                "severity": f.severity,
-                "path": f.path,
-                "line": f.line,
-                "end_line": f.end_line,
-                "column": f.column,
-                "commit": f.commit,
-                "secret": shown_secret(f, options),
-                "fingerprint": f.fingerprint,
-                "blocks": f.blocks,
-                "decoded": f.decoded,
-            });
-            // Only range scans set it; other reports stay as they were.
-            if let Some(marker) = &f.allowed_by_change {
-                finding["allowed_by_change"] = json!(marker);
-            }
-            finding
-        })
-        .collect();
+    let findings = outcome.findings.iter().map(|f| {
+        let mut finding = json!({
+            "rule_id": f.rule_id,
+            "description": f.description,
+            "category": f.category,
+            "severity": f.severity,
+            "path": f.path,
+            "line": f.line,
+            "end_line": f.end_line,
+            "column": f.column,
+            "commit": f.commit,
+            "secret": shown_secret(f, options),
+            "fingerprint": f.fingerprint,
+            "blocks": f.blocks,
+            "decoded": f.decoded,
+        });
+        // Only range scans set it; other reports stay as they were.
+        if let Some(marker) = &f.allowed_by_change {
+            finding["allowed_by_change"] = json!(marker);
+        }
+        finding
+    });
     let errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
     let doc = json!({
         "version": 1,
-        "findings": findings,
+        "findings": STREAMED_ARRAY,
         "stats": outcome.stats,
         "errors": errors,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    write_streamed(out, &doc, findings)?;
     writeln!(out)
 }

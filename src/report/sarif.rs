@@ -5,11 +5,12 @@
 //! Written with `serde_json::json!` rather than a SARIF crate: the handful of fields GitHub
 //! reads is easier to check against its documentation here than through a generated model.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use serde_json::{json, Value};
 
-use super::{shown_secret, ReportOptions};
+use super::{shown_secret, write_streamed, ReportOptions, STREAMED_ARRAY};
 use crate::finding::{Finding, Mechanism};
 use crate::rules::Severity;
 use crate::scan::Outcome;
@@ -26,33 +27,27 @@ pub fn write(
     options: &ReportOptions,
 ) -> std::io::Result<()> {
     // Rules in order of first appearance; findings are sorted, so the order is stable.
-    let mut rule_ids: Vec<&str> = Vec::new();
+    let mut rule_index: HashMap<&str, usize> = HashMap::new();
     let mut rules: Vec<Value> = Vec::new();
-    let mut results: Vec<Value> = Vec::with_capacity(outcome.findings.len());
-    for f in &outcome.findings {
-        let index = match rule_ids.iter().position(|id| *id == f.rule_id) {
-            Some(index) => index,
-            None => {
-                rule_ids.push(&f.rule_id);
-                rules.push(rule(f));
-                rule_ids.len() - 1
-            }
-        };
-        results.push(result(f, index, options));
+    let every = outcome
+        .findings
+        .iter()
+        .chain(outcome.suppressed.iter().map(|s| &s.finding));
+    for f in every {
+        rule_index.entry(&f.rule_id).or_insert_with(|| {
+            rules.push(rule(f));
+            rules.len() - 1
+        });
     }
+    let open = outcome
+        .findings
+        .iter()
+        .map(|f| result(f, rule_index[f.rule_id.as_str()], options));
     // Silenced findings are results too, marked suppressed, so code scanning shows them (as
     // closed) with what allowed them instead of never learning they exist.
-    for suppressed in &outcome.suppressed {
+    let silenced = outcome.suppressed.iter().map(|suppressed| {
         let f = &suppressed.finding;
-        let index = match rule_ids.iter().position(|id| *id == f.rule_id) {
-            Some(index) => index,
-            None => {
-                rule_ids.push(&f.rule_id);
-                rules.push(rule(f));
-                rule_ids.len() - 1
-            }
-        };
-        let mut result = result(f, index, options);
+        let mut result = result(f, rule_index[f.rule_id.as_str()], options);
         let kind = match suppressed.mechanism {
             Mechanism::Inline => "inSource",
             Mechanism::Config | Mechanism::Baseline | Mechanism::IgnoreFile => "external",
@@ -62,8 +57,8 @@ pub fn write(
             "status": "accepted",
             "justification": format!("allowed by {}", suppressed.justification),
         }]);
-        results.push(result);
-    }
+        result
+    });
     let mut driver = json!({
         "name": "staunch",
         "semanticVersion": env!("CARGO_PKG_VERSION"),
@@ -74,7 +69,7 @@ pub fn write(
     }
     let mut run = json!({
         "tool": {"driver": driver},
-        "results": results,
+        "results": STREAMED_ARRAY,
     });
     if !outcome.errors.is_empty() {
         // Files that could not be scanned make the run incomplete; say so where viewers look.
@@ -93,7 +88,7 @@ pub fn write(
         "version": "2.1.0",
         "runs": [run],
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    write_streamed(out, &doc, open.chain(silenced))?;
     writeln!(out)
 }
 
@@ -150,7 +145,7 @@ fn result(f: &Finding, rule_index: usize, options: &ReportOptions) -> Value {
                 },
             },
         }],
-        "partialFingerprints": {"staunch/v1": f.fingerprint},
+        "partialFingerprints": {"staunch/v2": f.fingerprint},
     });
     if let Some(commit) = &f.commit {
         result["properties"]["commit"] = json!(commit);

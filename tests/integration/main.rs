@@ -4,6 +4,7 @@
 mod util;
 
 mod audit;
+mod bounds;
 mod claude_code;
 mod config;
 mod faults;

@@ -88,7 +88,7 @@ fn sarif_has_what_github_code_scanning_reads() {
     assert_eq!(location["region"]["startLine"], 2);
     assert_eq!(location["region"]["startColumn"], 22);
     assert_eq!(location["region"]["endLine"], 2);
-    let fingerprint = aws["partialFingerprints"]["staunch/v1"].as_str().unwrap();
+    let fingerprint = aws["partialFingerprints"]["staunch/v2"].as_str().unwrap();
     assert!(fingerprint.len() >= 16);
     assert!(aws.get("properties").is_none(), "no commit on a file scan");
     assert_eq!(results[1]["ruleIndex"], 1);
