@@ -4,6 +4,7 @@
 # not by the input.
 #
 # usage: bench/limits.sh [CASE...]     cases: big-file long-line nested-base64 many-files huge-blob
+#                                      many-findings
 #                                      (default: all; about 10 minutes and 6 GiB of free disk)
 # environment:
 #   STAUNCH   staunch binary (default: target/release/staunch, built if missing)
@@ -212,7 +213,45 @@ case_huge_blob() {
   rm -rf "$d"
 }
 
-cases=${*:-big-file long-line nested-base64 many-files huge-blob}
+case_many_findings() {
+  local d=$WORK/many-findings
+  mkdir -p "$d"
+  # 100 000 private addresses in 1.9 MB: every line a finding.
+  python3 - "$d/hosts.txt" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(100_000):
+        f.write("host = 10.%d.%d.%d\n" % (20 + i // 62_500 % 200, 1 + i // 250 % 250, 1 + i % 250))
+EOF
+  measure "100 000 findings, SARIF, default caps" "$d" 1 scan --format sarif hosts.txt
+  measure "100 000 findings, JSON, default caps" "$d" 1 scan --format json hosts.txt
+  printf '[scan]\nmax_findings_per_file = 1000000\n' >"$d/.staunch.toml"
+  measure "100 000 findings, SARIF, per-file cap lifted" "$d" 1 scan --format sarif hosts.txt
+  rm "$d/.staunch.toml"
+  # A repository's own rule pack whose regex matches every line, on 2 MB.
+  git -C "$d" init -q
+  cat >"$d/everything.toml" <<'EOF'
+[[rule]]
+id = "everything"
+description = "matches every line"
+category = "credential"
+severity = "high"
+keywords = ["q"]
+regex = '''(q[A-Za-z0-9]+)'''
+examples = ["qAbc123Xyz"]
+EOF
+  printf '[rules]\npacks = ["everything.toml"]\n' >"$d/.staunch.toml"
+  python3 - "$d/data.txt" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(100_000):
+        f.write("q%xZk%d\n" % ((i * 0x9E3779B97F4A7C15) % (1 << 64), i % 97))
+EOF
+  measure "match-everything pack on 2 MB, SARIF" "$d" 1 scan --format sarif data.txt
+  rm -rf "$d"
+}
+
+cases=${*:-big-file long-line nested-base64 many-files huge-blob many-findings}
 for c in $cases; do
   case $c in
     big-file) case_big_file ;;
@@ -220,6 +259,7 @@ for c in $cases; do
     nested-base64) case_nested_base64 ;;
     many-files) case_many_files ;;
     huge-blob) case_huge_blob ;;
+    many-findings) case_many_findings ;;
     *) die "unknown case $c" ;;
   esac
 done

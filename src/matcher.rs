@@ -11,7 +11,7 @@ use crate::checks::CheckContext;
 use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
 use crate::finding::{fingerprint, legacy_fingerprint, Finding, Mechanism, Suppressed};
 use crate::keywords::KeywordSearch;
-use crate::rules::{Rule, MULTILINE_WINDOW};
+use crate::rules::{Category, Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
 
 /// Knobs that change what a scan reports.
@@ -365,7 +365,8 @@ impl Matcher {
                 description: rule.description.clone(),
                 category: rule.category,
                 severity: rule.severity,
-                fingerprint: self.fingerprint(rule, &fragment.path, &m.secret),
+                // Filled in once the cap has chosen what is kept: the hash is slow on purpose.
+                fingerprint: String::new(),
                 blocks: self.options.block.contains(&rule.severity),
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
@@ -416,6 +417,12 @@ impl Matcher {
             result.dropped.estimated = true;
         }
         result.suppressed.truncate(cap);
+        let kept = result.findings.iter_mut();
+        for f in kept.chain(result.suppressed.iter_mut().map(|s| &mut s.finding)) {
+            if f.fingerprint.is_empty() {
+                f.fingerprint = self.fingerprint(&f.rule_id, f.category, &f.path, &f.secret);
+            }
+        }
         result
     }
 
@@ -429,9 +436,9 @@ impl Matcher {
 
     /// The finding's fingerprint, computed once per (rule, path, secret) in a run: the hash is
     /// slow on purpose (see [`fingerprint`]), and a history holds the same secret many times.
-    fn fingerprint(&self, rule: &Rule, path: &str, secret: &[u8]) -> String {
-        let mut key = Vec::with_capacity(rule.id.len() + path.len() + secret.len() + 2);
-        key.extend_from_slice(rule.id.as_bytes());
+    fn fingerprint(&self, rule_id: &str, category: Category, path: &str, secret: &[u8]) -> String {
+        let mut key = Vec::with_capacity(rule_id.len() + path.len() + secret.len() + 2);
+        key.extend_from_slice(rule_id.as_bytes());
         key.push(0);
         key.extend_from_slice(path.as_bytes());
         key.push(0);
@@ -439,7 +446,7 @@ impl Matcher {
         if let Some(known) = self.fingerprints.lock().unwrap().get(&key) {
             return known.clone();
         }
-        let computed = fingerprint(&rule.id, path, rule.category, secret);
+        let computed = fingerprint(rule_id, path, category, secret);
         self.fingerprints
             .lock()
             .unwrap()
@@ -474,8 +481,14 @@ impl Matcher {
         }) {
             return Some((Mechanism::Config, allow.origin.clone()));
         }
-        let legacy = &self.options.legacy_baseline;
-        if self.options.baseline.contains(&finding.fingerprint)
+        let (baseline, legacy) = (&self.options.baseline, &self.options.legacy_baseline);
+        if (!baseline.is_empty()
+            && baseline.contains(&self.fingerprint(
+                &finding.rule_id,
+                finding.category,
+                &finding.path,
+                &finding.secret,
+            )))
             || (!legacy.is_empty()
                 && legacy.contains(&legacy_fingerprint(
                     &finding.rule_id,

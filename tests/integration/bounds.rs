@@ -49,7 +49,10 @@ fn findings_over_the_per_file_cap_are_counted_named_and_keep_the_blocking_ones()
         "{stderr}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("(and about 2901 more over the caps)"), "{stdout}");
+    assert!(
+        stdout.contains("(and about 2901 more over the caps)"),
+        "{stdout}"
+    );
 }
 
 #[test]
