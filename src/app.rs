@@ -76,11 +76,19 @@ pub fn run(cli: Cli) -> Result<Verdict> {
 /// Builds the matcher from the configuration found for the current directory: `--config`, or
 /// `.staunch.toml` at the repository root (the current directory outside a repository).
 pub fn build_matcher(common: &Common) -> Result<Matcher> {
-    matcher_for_cwd(common, true)
+    matcher_for_cwd(common, true, false)
 }
 
-/// `use_baseline` is false only for the baseline commands, which must see every finding.
-fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
+/// For `hook pre-receive`: the server's own configuration, where every line scanned is one the
+/// push adds, so (as in a range scan) an inline marker on it is the change allowing itself and
+/// is reported unless `[policy] honour_inline_allows_in_range` says otherwise.
+pub fn build_matcher_for_pushed(common: &Common) -> Result<Matcher> {
+    matcher_for_cwd(common, true, true)
+}
+
+/// `use_baseline` is false only for the baseline commands, which must see every finding;
+/// `lines_untrusted` is true where every scanned line is the incoming change's.
+fn matcher_for_cwd(common: &Common, use_baseline: bool, lines_untrusted: bool) -> Result<Matcher> {
     let root = GitRepo::discover(Path::new("."))
         .ok()
         .and_then(|repo| repo.work_dir())
@@ -95,7 +103,7 @@ fn matcher_for_cwd(common: &Common, use_baseline: bool) -> Result<Matcher> {
         settings: &DiskReader,
         repository: &DiskReader,
         root,
-        range: false,
+        range: lines_untrusted,
         baseline_required: true,
     };
     matcher_from_settings(common, settings, &sources, use_baseline)
@@ -659,7 +667,7 @@ fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
 }
 
 fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
-    let matcher = matcher_for_cwd(common, false)?;
+    let matcher = matcher_for_cwd(common, false, false)?;
     let max = matcher.options().max_file_size;
     let roots = |paths: &[PathBuf]| {
         if paths.is_empty() {

@@ -40,11 +40,30 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// A hook that could not finish its scan, and so blocks: it fails closed. `message` and
+    /// `hint` are staunch's own words; only `cause` (printed after the message, by the cause
+    /// chain) carries text from the scanned repository.
+    #[error("{message}")]
+    FailedClosed {
+        message: String,
+        #[source]
+        cause: Box<Error>,
+        /// What to do about it, printed on a line of its own.
+        hint: &'static str,
+    },
     #[error("git: {0}")]
     Git(String),
 }
 
 impl Error {
+    /// What the user can do about this error, when staunch has advice (see `FailedClosed`).
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::FailedClosed { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),

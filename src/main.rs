@@ -11,7 +11,12 @@ fn main() {
                 message.push_str(&format!(": {cause}"));
                 source = cause.source();
             }
-            eprintln!("{message}");
+            // Messages name paths and refs from the scanned repository: printed inert, a crafted
+            // name cannot drive the terminal or write workflow commands into a CI log.
+            eprintln!("{}", staunch::report::inert(&message));
+            if let Some(hint) = err.hint() {
+                eprintln!("{hint}");
+            }
             staunch::Verdict::Failed.exit_code()
         }
     };

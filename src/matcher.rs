@@ -434,9 +434,14 @@ impl Matcher {
             .max(1)
     }
 
-    /// The finding's fingerprint, computed once per (rule, path, secret) in a run: the hash is
-    /// slow on purpose (see [`fingerprint`]), and a history holds the same secret many times.
+    /// The finding's fingerprint. A credential's is computed once per (rule, path, secret) in a
+    /// run: its hash is slow on purpose (see [`fingerprint`]), and a history holds the same
+    /// secret many times.
     fn fingerprint(&self, rule_id: &str, category: Category, path: &str, secret: &[u8]) -> String {
+        if matches!(category, Category::PrivateIp | Category::InternalUrl) {
+            // A fast hash (see `finding::fingerprint`): remembering it would cost more.
+            return fingerprint(rule_id, path, category, secret);
+        }
         let mut key = Vec::with_capacity(rule_id.len() + path.len() + secret.len() + 2);
         key.extend_from_slice(rule_id.as_bytes());
         key.push(0);

@@ -98,23 +98,12 @@ pub fn run(common: &Common, json_output: bool) -> Result<Verdict> {
             Ok(v) if v["hook_event_name"] == "UserPromptSubmit" => "prompt",
             _ => "tool call",
         };
-        Error::Usage(format!(
-            "blocked this {what}: staunch could not check it for secrets: {}\n\
-             (staunch fails closed; ask the user to fix the hook or its configuration)",
-            chain(&err)
-        ))
+        Error::FailedClosed {
+            message: format!("blocked this {what}: staunch could not check it for secrets"),
+            cause: Box::new(err),
+            hint: "(staunch fails closed; ask the user to fix the hook or its configuration)",
+        }
     })
-}
-
-/// The error and its causes on one line, since the caller flattens it into a message.
-fn chain(err: &Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }
 
 fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {

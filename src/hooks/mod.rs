@@ -17,9 +17,11 @@ use crate::Verdict;
 const BYPASS_HINT: &str = "to bypass once, if you are sure: git commit/push --no-verify";
 
 fn blocked_on_error(err: Error, what: &str) -> Error {
-    Error::Usage(format!(
-        "{what} blocked: staunch could not finish its scan: {err}\n{BYPASS_HINT}"
-    ))
+    Error::FailedClosed {
+        message: format!("{what} blocked: staunch could not finish its scan"),
+        cause: Box::new(err),
+        hint: BYPASS_HINT,
+    }
 }
 
 pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {

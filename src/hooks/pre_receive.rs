@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::app::{build_matcher, finish, scan_commits};
+use crate::app::{build_matcher_for_pushed, finish, scan_commits};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -98,18 +98,17 @@ pub fn run(common: &Common) -> Result<Verdict> {
             .read_to_string(&mut input)
             .map_err(|e| Error::io("<stdin>", e))?;
         let updates = parse_lines(&input)?;
-        let matcher = build_matcher(common)?;
+        let matcher = build_matcher_for_pushed(common)?;
         let repo = GitRepo::discover_receiving(Path::new("."))?;
         let max = matcher.options().max_file_size;
         let commits = received_commits(&repo, &updates)?;
         let outcome = scan_commits(&matcher, &repo, &commits, max)?;
         finish(common, &outcome)
     };
-    let verdict = scan().map_err(|e| {
-        Error::Usage(format!(
-            "push rejected: staunch could not finish its scan: {e}\n\
-             (a server-side check fails closed; ask the server's administrators)"
-        ))
+    let verdict = scan().map_err(|e| Error::FailedClosed {
+        message: "push rejected: staunch could not finish its scan".into(),
+        cause: Box::new(e),
+        hint: "(a server-side check fails closed; ask the server's administrators)",
     })?;
     if verdict == Verdict::Blocked {
         eprintln!(

@@ -252,3 +252,24 @@ fn the_server_keeps_an_audit_log_and_ignores_staunch_skip() {
     assert_eq!(lines[1]["metadata"]["pusher"], "alice");
     assert_eq!(lines[1]["metadata"]["locations"][0]["path"], "k.txt");
 }
+
+#[test]
+fn a_marker_the_push_adds_to_its_own_line_does_not_get_the_secret_in() {
+    let server = Server::new();
+    server.install_hook();
+    server.commit("app.py", "print('hello')\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    server.commit(
+        "config/prod.env",
+        &format!("AWS_KEY={} # staunch:allow\n", fake_aws_key()),
+    );
+    let out = server.push(&["origin", "main"], &[]);
+    assert_rejected_for(&out, "config/prod.env:1");
+    // The server's own policy may choose to trust such markers.
+    std::fs::write(
+        server.bare.join(".staunch.toml"),
+        "[policy]\nhonour_inline_allows_in_range = true\n",
+    )
+    .unwrap();
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+}
