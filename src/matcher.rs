@@ -44,8 +44,12 @@ pub struct ScanOptions {
     pub ignore_source: String,
     /// Severities whose findings block; the others are warnings.
     pub block: Vec<crate::rules::Severity>,
-    /// Files and blobs over this size are skipped without being read.
+    /// Files and blobs over this size are skipped without being read (in change scans, a
+    /// changed blob's added lines are still scanned up to 10 times this).
     pub max_file_size: u64,
+    /// Whether content a change scan cannot scan fails the run (`[policy]
+    /// fail_on_unscannable`), or is named and counted as skipped.
+    pub fail_on_unscannable: bool,
 }
 
 impl Default for ScanOptions {
@@ -67,6 +71,7 @@ impl Default for ScanOptions {
             ignored_locations: Default::default(),
             ignore_source: crate::baseline::IGNORE_FILE.into(),
             max_file_size: 10 * 1024 * 1024,
+            fail_on_unscannable: true,
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,

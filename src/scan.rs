@@ -18,7 +18,10 @@ use crate::source::Fragment;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     pub files: u64,
+    /// Bytes scanned, of files and messages.
     pub bytes: u64,
+    /// Commit and tag messages scanned (git scans); not counted in `files`.
+    pub messages: u64,
     /// Files not scanned on purpose: binary or over the size limit.
     pub skipped: u64,
     /// Files that could not be read: the scan is incomplete.
@@ -51,6 +54,7 @@ impl Outcome {
         let (s, o) = (&mut self.stats, other.stats);
         s.files += o.files;
         s.bytes += o.bytes;
+        s.messages += o.messages;
         s.skipped += o.skipped;
         s.errors += o.errors;
         s.allowed += o.allowed;
@@ -61,7 +65,11 @@ impl Outcome {
 
 /// Per-file result, folded into the outcome.
 enum FileResult {
-    Scanned { bytes: u64, result: FragmentResult },
+    Scanned {
+        bytes: u64,
+        is_message: bool,
+        result: FragmentResult,
+    },
     Skipped,
     Failed(Error),
 }
@@ -81,6 +89,7 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
                 let fragment = Fragment::file(shown, data);
                 FileResult::Scanned {
                     bytes,
+                    is_message: false,
                     result: matcher.scan_fragment(&fragment),
                 }
             }
@@ -112,6 +121,7 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
         .into_par_iter()
         .map(|fragment| FileResult::Scanned {
             bytes: fragment.data.len() as u64,
+            is_message: fragment.is_message,
             result: matcher.scan_fragment(&fragment),
         })
         .collect();
@@ -128,6 +138,7 @@ pub struct Collector {
     suppressed: std::sync::Mutex<Vec<Suppressed>>,
     files: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
+    messages: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
     allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
@@ -137,7 +148,7 @@ impl Collector {
     pub fn scan(&self, matcher: &Matcher, fragment: &Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
         let result = matcher.scan_fragment(fragment);
-        self.files.fetch_add(1, Relaxed);
+        self.count(fragment).fetch_add(1, Relaxed);
         self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
         if result.allowed > 0 {
@@ -159,12 +170,29 @@ impl Collector {
         self.bytes.fetch_add(bytes, Relaxed);
     }
 
+    /// Like [`Collector::note_scanned`], for a commit or tag message.
+    pub fn note_message(&self, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.messages.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+
+    /// The counter a fragment is counted in: files, or messages.
+    fn count(&self, fragment: &Fragment) -> &std::sync::atomic::AtomicU64 {
+        if fragment.is_message {
+            &self.messages
+        } else {
+            &self.files
+        }
+    }
+
     /// Like [`Collector::scan`] for a fragment already counted with
-    /// [`Collector::note_scanned`]: a history scan looks at every blob once, then scans the few
-    /// that may hold a secret again with their path and commit.
+    /// [`Collector::note_scanned`] (or [`Collector::note_message`]): a history scan looks at
+    /// every blob and message once, then scans the few that may hold a secret again with their
+    /// path and commit.
     pub fn rescan(&self, matcher: &Matcher, fragment: &Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        self.files.fetch_sub(1, Relaxed);
+        self.count(fragment).fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
         self.scan(matcher, fragment);
     }
@@ -192,6 +220,7 @@ impl Collector {
             stats: Stats {
                 files: self.files.into_inner(),
                 bytes: self.bytes.into_inner(),
+                messages: self.messages.into_inner(),
                 skipped,
                 errors: 0,
                 allowed: self.allowed.into_inner(),
@@ -207,9 +236,17 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {
         match result {
-            FileResult::Scanned { bytes, result } => {
+            FileResult::Scanned {
+                bytes,
+                is_message,
+                result,
+            } => {
                 outcome.stats.allowed_by.add(result.allowed_by);
-                outcome.stats.files += 1;
+                if is_message {
+                    outcome.stats.messages += 1;
+                } else {
+                    outcome.stats.files += 1;
+                }
                 outcome.stats.bytes += bytes;
                 outcome.stats.allowed += result.allowed as u64;
                 outcome.findings.extend(result.findings);
@@ -227,4 +264,29 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     outcome.suppressed.sort();
     outcome.suppressed.dedup();
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages are counted as messages, files as files, both in the bytes, wherever they are
+    /// scanned.
+    #[test]
+    fn messages_are_counted_apart_from_files() {
+        let matcher = Matcher::new(Vec::new(), Default::default());
+        let message = Fragment::message(crate::source::COMMIT_MESSAGE, "c".into(), b"msg".to_vec());
+        let file = Fragment::file("a.txt", b"file".to_vec());
+        let outcome = scan_fragments(&matcher, vec![message.clone(), file.clone()]);
+        let s = &outcome.stats;
+        assert_eq!((s.files, s.messages, s.bytes), (1, 1, 7));
+
+        let collector = Collector::default();
+        collector.note_message(3);
+        collector.note_scanned(4);
+        collector.rescan(&matcher, &message);
+        collector.scan(&matcher, &file);
+        let s = collector.finish(0, Instant::now()).stats;
+        assert_eq!((s.files, s.messages, s.bytes), (2, 1, 11));
+    }
 }
