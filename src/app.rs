@@ -347,6 +347,7 @@ pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
 /// not be scanned at all fails the scan (named, exit 2) or, if `[policy] fail_on_unscannable =
 /// false`, is named on stderr and counted as skipped.
 fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
+    let started = std::time::Instant::now();
     let max_file_size = matcher.options().max_file_size;
     let mut outcome = scan::scan_fragments(matcher, found.fragments);
     outcome.stats.skipped += found.skipped;
@@ -370,6 +371,7 @@ fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result
             outcome.stats.skipped += 1;
         }
     }
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
 }
 
