@@ -1000,7 +1000,10 @@ impl GitRepo {
         let mut seen_tags = HashSet::new();
         let mut seen_targets = HashSet::new();
         for (name, id) in direct {
-            let (tags, target, kind) = self.peel_tags(id)?;
+            let (tags, target, kind) = self.peel_tags(id).map_err(|e| match e {
+                Error::Git(message) => Error::Git(format!("{name}: {message}")),
+                other => other,
+            })?;
             let innermost = tags.last().map(|t| t.id);
             for tag in tags {
                 if seen_tags.insert(tag.id) {
