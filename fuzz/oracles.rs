@@ -116,6 +116,7 @@ pub fn added_lines_mapping(data: &[u8]) {
         data: added,
         commit: None,
         line_numbers: Some(numbers.clone()),
+        is_message: false,
     };
     for finding in builtin_matcher().scan_fragment(&fragment).findings {
         assert!(

@@ -11,7 +11,7 @@ use crate::cli::{
 };
 use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
-use crate::git::GitRepo;
+use crate::git::{GitFragments, GitRepo};
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
 use crate::rules::{self, Rule};
@@ -274,6 +274,7 @@ fn scan_options(
         options.allow_markers = vec!["staunch:allow".into()];
     }
     options.trust_inline_markers = !sources.range || settings.honour_inline_allows_in_range;
+    options.fail_on_unscannable = settings.fail_on_unscannable;
     if let Some(block) = settings.block {
         options.block = block;
     }
@@ -321,7 +322,7 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
         let repo = GitRepo::discover(Path::new("."))?;
         let (base, commits) = repo.range(range)?;
         let matcher = build_matcher_for_range(common, &repo, base)?;
-        let outcome = scan_commits(&matcher, &repo, &commits, matcher.options().max_file_size)?;
+        let outcome = scan_commits(&matcher, &repo, &commits, &[])?;
         return finish(common, &outcome);
     }
     let matcher = build_matcher(common)?;
@@ -352,8 +353,39 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
 pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
     let staged = repo.staged(max_file_size)?;
-    let mut outcome = scan::scan_fragments(matcher, staged.fragments);
-    outcome.stats.skipped += staged.skipped;
+    scan_change(matcher, &repo, staged)
+}
+
+/// Scans what a change scan (staged, pushed, received, range) found: its fragments, then each
+/// blob over `max_file_size` on its own, so only one is in memory at a time; then what could
+/// not be scanned at all fails the scan (named, exit 2) or, if `[policy] fail_on_unscannable =
+/// false`, is named on stderr and counted as skipped.
+fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let max_file_size = matcher.options().max_file_size;
+    let mut outcome = scan::scan_fragments(matcher, found.fragments);
+    outcome.stats.skipped += found.skipped;
+    let mut unscannable = found.unscannable;
+    for large in &found.large {
+        let mut part = GitFragments::default();
+        repo.read_large(large, max_file_size, &mut part)?;
+        outcome.merge(scan::scan_fragments(matcher, part.fragments));
+        outcome.stats.skipped += part.skipped;
+        unscannable.extend(part.unscannable);
+    }
+    for err in unscannable {
+        if matcher.options().fail_on_unscannable {
+            outcome.stats.errors += 1;
+            outcome.errors.push(err);
+        } else {
+            eprintln!(
+                "staunch: warning: not scanned ([policy] fail_on_unscannable = false): {}",
+                crate::report::inert(&err.to_string())
+            );
+            outcome.stats.skipped += 1;
+        }
+    }
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
 }
 
@@ -366,7 +398,7 @@ pub fn scan_named_files(
     max_file_size: u64,
 ) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
-    let staged = repo.staged(max_file_size)?;
+    let mut staged = repo.staged(max_file_size)?;
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let relative = |file: &PathBuf| -> String {
@@ -380,21 +412,17 @@ pub fn scan_named_files(
             .to_string()
     };
     let named: std::collections::HashSet<String> = files.iter().map(relative).collect();
-    let fragments: Vec<Fragment> = staged
-        .fragments
-        .into_iter()
-        .filter(|f| named.contains(&f.path))
-        .collect();
     let unstaged: Vec<PathBuf> = files
         .iter()
         .filter(|f| !staged.paths.contains(&relative(f)))
         .cloned()
         .collect();
-    let mut outcome = scan::scan_fragments(matcher, fragments);
+    staged.fragments.retain(|f| named.contains(&f.path));
+    staged.large.retain(|large| named.contains(&large.path()));
+    let mut outcome = scan_change(matcher, &repo, staged)?;
     if !unstaged.is_empty() {
         outcome.merge(scan::scan_paths(matcher, &unstaged, max_file_size));
     }
-    outcome.stats.skipped += staged.skipped;
     Ok(outcome)
 }
 
@@ -477,17 +505,19 @@ fn git_path(path: &str) -> String {
     }
 }
 
-/// The added lines of each commit in `commits`.
+/// The added lines and message of each commit in `commits`, and the message of each
+/// annotated tag `tips` name (a tip that is a commit adds nothing here).
 pub fn scan_commits(
     matcher: &Matcher,
     repo: &GitRepo,
     commits: &[gix::ObjectId],
-    max_file_size: u64,
+    tips: &[gix::ObjectId],
 ) -> Result<Outcome> {
     let started = std::time::Instant::now();
-    let changed = repo.commit_fragments(commits, max_file_size)?;
-    let mut outcome = scan::scan_fragments(matcher, changed.fragments);
-    outcome.stats.skipped += changed.skipped;
+    let max_file_size = matcher.options().max_file_size;
+    let mut changed = repo.commit_fragments(commits, max_file_size)?;
+    changed.absorb(repo.tag_messages(tips, max_file_size)?);
+    let mut outcome = scan_change(matcher, repo, changed)?;
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
 }
@@ -521,14 +551,44 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
             });
         }
         let result = (|| {
-            let found = repo.history_candidates(max_file_size, &total, |data| {
-                collector.note_scanned(data.len() as u64);
-                matcher.might_report(data)
-            })?;
+            let found = repo.history_candidates(
+                max_file_size,
+                &total,
+                |data| {
+                    collector.note_scanned(data.len() as u64);
+                    matcher.might_report(data)
+                },
+                |message| {
+                    collector.note_message(message.len() as u64);
+                    matcher.might_report(message)
+                },
+            )?;
             repo.for_each_blob(&found.placed, max_file_size, |fragment| {
                 collector.rescan(matcher, &fragment)
             })?;
-            Ok(found.skipped)
+            for message in &found.messages {
+                collector.rescan(matcher, message);
+            }
+            // Annotated tags, and blobs and trees a reference points at with no commit in
+            // between: no commit's tree need hold those. A blob already placed at a commit is
+            // not reported again; the others were counted in the pass over every blob.
+            let extras = repo.ref_extras(max_file_size)?;
+            for message in &extras.tag_messages {
+                collector.scan(matcher, message);
+            }
+            let placed: std::collections::HashSet<gix::ObjectId> =
+                found.placed.iter().map(|p| p.blob).collect();
+            let mut seen = std::collections::HashSet::new();
+            for target in &extras.targets {
+                repo.for_each_target_blob(
+                    target,
+                    max_file_size,
+                    &mut seen,
+                    |id| placed.contains(id),
+                    |fragment| collector.rescan(matcher, &fragment),
+                )?;
+            }
+            Ok(found.skipped + extras.skipped)
         })();
         done.store(true, Relaxed);
         result
@@ -770,6 +830,7 @@ fn config_check(common: &Common) -> Result<Verdict> {
     let _ = writeln!(out, "config: valid");
     let _ = writeln!(out, "rules: {}", matcher.rules().len());
     let _ = writeln!(out, "max_file_size: {}", o.max_file_size);
+    let _ = writeln!(out, "fail_on_unscannable: {}", o.fail_on_unscannable);
     let _ = writeln!(out, "decode_depth: {}", o.decode_depth);
     let _ = writeln!(out, "min_base64_length: {}", o.min_base64_length);
     let _ = writeln!(out, "internal_domains: {:?}", o.internal_domains);

@@ -66,6 +66,11 @@ pub struct PolicySection {
     /// In `scan --range`, honour inline markers on lines the range adds. Off by default: the
     /// change would be allowing its own secret; its findings are reported, marked.
     pub honour_inline_allows_in_range: Option<bool>,
+    /// In change scans (staged, pre-commit, pre-push, pre-receive, range), fail (exit 2) when
+    /// something the change adds cannot be scanned, such as a blob over 10 x max_file_size.
+    /// On by default: a hook that lets unscanned content through is open. Off, it is named
+    /// on stderr and counted as skipped.
+    pub fail_on_unscannable: Option<bool>,
 }
 
 /// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
@@ -240,6 +245,7 @@ pub struct Settings {
     pub block: Option<Vec<Severity>>,
     pub foreign_allow_markers: bool,
     pub honour_inline_allows_in_range: bool,
+    pub fail_on_unscannable: bool,
     pub baseline: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
     /// Where the settings came from, for `config check`.
@@ -383,6 +389,7 @@ fn from_config(
         block: config.policy.block,
         foreign_allow_markers: config.policy.foreign_allow_markers.unwrap_or(true),
         honour_inline_allows_in_range: config.policy.honour_inline_allows_in_range.unwrap_or(false),
+        fail_on_unscannable: config.policy.fail_on_unscannable.unwrap_or(true),
         baseline: config.baseline.map(|p| base_dir.join(p)),
         audit_log: config.audit_log.map(|p| base_dir.join(p)),
         source: None,
@@ -435,8 +442,11 @@ mod tests {
         assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x"));
         assert_eq!(s.allow[0].origin, "[[allow]] in r/.staunch.toml");
         assert!(!s.honour_inline_allows_in_range);
+        assert!(s.fail_on_unscannable);
         let s = load_text("[policy]\nhonour_inline_allows_in_range = true\n").unwrap();
         assert!(s.honour_inline_allows_in_range);
+        let s = load_text("[policy]\nfail_on_unscannable = false\n").unwrap();
+        assert!(!s.fail_on_unscannable);
     }
 
     #[test]

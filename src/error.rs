@@ -38,6 +38,18 @@ pub enum Error {
         context: String,
         construct: String,
     },
+    /// Content a scan was asked to cover but could not read in full because of its size: the
+    /// scan is incomplete. In change scans this fails the run unless `[policy]
+    /// fail_on_unscannable = false`.
+    #[error("{what}: {size} bytes, over the {limit}-byte limit for {kind}")]
+    Unscannable {
+        /// What it is and where: `big.csv in commit 1a2b...`, `the message of commit 1a2b...`.
+        what: String,
+        size: u64,
+        limit: u64,
+        /// Which limit: `a changed file (10 x max_file_size)`, `a message (max_file_size)`.
+        kind: &'static str,
+    },
     #[error("{0}")]
     Usage(String),
     /// A hook that could not finish its scan, and so blocks: it fails closed. `message` and

@@ -184,6 +184,7 @@ pub fn load(
         block: None,
         foreign_allow_markers: true,
         honour_inline_allows_in_range: false,
+        fail_on_unscannable: true,
         baseline: None,
         audit_log: None,
         source: None,

@@ -46,7 +46,8 @@ pub struct ScanOptions {
     pub ignore_source: String,
     /// Severities whose findings block; the others are warnings.
     pub block: Vec<crate::rules::Severity>,
-    /// Files and blobs over this size are skipped without being read.
+    /// Files and blobs over this size are skipped without being read (in change scans, a
+    /// changed blob's added lines are still scanned up to 10 times this).
     pub max_file_size: u64,
     /// The most findings one fragment reports. A file crafted to match millions of times (or a
     /// rule pack whose regex matches everything) would otherwise grow memory with its matches;
@@ -55,6 +56,9 @@ pub struct ScanOptions {
     /// The most findings one run reports, read by the scan driver (`scan`), which holds at
     /// most this many at once.
     pub max_findings: usize,
+    /// Whether content a change scan cannot scan fails the run (`[policy]
+    /// fail_on_unscannable`), or is named and counted as skipped.
+    pub fail_on_unscannable: bool,
 }
 
 impl Default for ScanOptions {
@@ -79,6 +83,7 @@ impl Default for ScanOptions {
             max_file_size: 10 * 1024 * 1024,
             max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
             max_findings: DEFAULT_MAX_FINDINGS,
+            fail_on_unscannable: true,
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,

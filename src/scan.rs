@@ -18,7 +18,10 @@ use crate::source::Fragment;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     pub files: u64,
+    /// Bytes scanned, of files and messages.
     pub bytes: u64,
+    /// Commit and tag messages scanned (git scans); not counted in `files`.
+    pub messages: u64,
     /// Files not scanned on purpose: binary or over the size limit.
     pub skipped: u64,
     /// Files that could not be read: the scan is incomplete.
@@ -59,6 +62,7 @@ impl Outcome {
         let (s, o) = (&mut self.stats, other.stats);
         s.files += o.files;
         s.bytes += o.bytes;
+        s.messages += o.messages;
         s.skipped += o.skipped;
         s.errors += o.errors;
         s.allowed += o.allowed;
@@ -95,6 +99,7 @@ enum FileResult {
         /// Set only when the file went over the findings cap (to name it).
         path: Option<String>,
         bytes: u64,
+        is_message: bool,
         result: FragmentResult,
     },
     Skipped,
@@ -119,6 +124,7 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
                     path: capped_path(&fragment, &result),
                     bytes,
                     result,
+                    is_message: false,
                 }
             }
             Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
@@ -153,6 +159,7 @@ pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
             FileResult::Scanned {
                 path: capped_path(&fragment, &result),
                 bytes: fragment.data.len() as u64,
+                is_message: fragment.is_message,
                 result,
             }
         })
@@ -173,6 +180,7 @@ pub struct Collector {
     suppressed: std::sync::Mutex<Vec<Suppressed>>,
     files: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
+    messages: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
     allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
@@ -186,6 +194,7 @@ impl Collector {
             findings: Default::default(),
             suppressed: Default::default(),
             files: Default::default(),
+            messages: Default::default(),
             bytes: Default::default(),
             allowed: Default::default(),
             allowed_by: Default::default(),
@@ -205,7 +214,7 @@ impl Collector {
                     .push((fragment.path.clone(), result.dropped.findings));
             }
         }
-        self.files.fetch_add(1, Relaxed);
+        self.count(fragment).fetch_add(1, Relaxed);
         self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
         if result.allowed > 0 {
@@ -242,12 +251,29 @@ impl Collector {
         self.bytes.fetch_add(bytes, Relaxed);
     }
 
+    /// Like [`Collector::note_scanned`], for a commit or tag message.
+    pub fn note_message(&self, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.messages.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+
+    /// The counter a fragment is counted in: files, or messages.
+    fn count(&self, fragment: &Fragment) -> &std::sync::atomic::AtomicU64 {
+        if fragment.is_message {
+            &self.messages
+        } else {
+            &self.files
+        }
+    }
+
     /// Like [`Collector::scan`] for a fragment already counted with
-    /// [`Collector::note_scanned`]: a history scan looks at every blob once, then scans the few
-    /// that may hold a secret again with their path and commit.
+    /// [`Collector::note_scanned`] (or [`Collector::note_message`]): a history scan looks at
+    /// every blob and message once, then scans the few that may hold a secret again with their
+    /// path and commit.
     pub fn rescan(&self, matcher: &Matcher, fragment: &Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        self.files.fetch_sub(1, Relaxed);
+        self.count(fragment).fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
         self.scan(matcher, fragment);
     }
@@ -276,6 +302,7 @@ impl Collector {
             stats: Stats {
                 files: self.files.into_inner(),
                 bytes: self.bytes.into_inner(),
+                messages: self.messages.into_inner(),
                 skipped,
                 errors: 0,
                 allowed: self.allowed.into_inner(),
@@ -301,13 +328,18 @@ fn fold(results: Vec<FileResult>) -> Outcome {
             FileResult::Scanned {
                 path,
                 bytes,
+                is_message,
                 result,
             } => {
                 if let Some(path) = path {
                     outcome.note_dropped(&path, result.dropped);
                 }
                 outcome.stats.allowed_by.add(result.allowed_by);
-                outcome.stats.files += 1;
+                if is_message {
+                    outcome.stats.messages += 1;
+                } else {
+                    outcome.stats.files += 1;
+                }
                 outcome.stats.bytes += bytes;
                 outcome.stats.allowed += result.allowed as u64;
                 outcome.findings.extend(result.findings);
@@ -325,4 +357,29 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     outcome.suppressed.sort();
     outcome.suppressed.dedup();
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages are counted as messages, files as files, both in the bytes, wherever they are
+    /// scanned.
+    #[test]
+    fn messages_are_counted_apart_from_files() {
+        let matcher = Matcher::new(Vec::new(), Default::default());
+        let message = Fragment::message(crate::source::COMMIT_MESSAGE, "c".into(), b"msg".to_vec());
+        let file = Fragment::file("a.txt", b"file".to_vec());
+        let outcome = scan_fragments(&matcher, vec![message.clone(), file.clone()]);
+        let s = &outcome.stats;
+        assert_eq!((s.files, s.messages, s.bytes), (1, 1, 7));
+
+        let collector = Collector::new(usize::MAX);
+        collector.note_message(3);
+        collector.note_scanned(4);
+        collector.rescan(&matcher, &message);
+        collector.scan(&matcher, &file);
+        let s = collector.finish(0, Instant::now()).stats;
+        assert_eq!((s.files, s.messages, s.bytes), (2, 1, 11));
+    }
 }

@@ -17,10 +17,35 @@ pub struct PlacedBlob {
 #[derive(Default)]
 pub struct HistoryCandidates {
     pub placed: Vec<PlacedBlob>,
+    /// The messages of reachable commits that may hold a secret, ready to scan in full.
+    pub messages: Vec<Fragment>,
     /// Blobs not scanned on purpose: binary, over the size limit or a Git LFS pointer. Like the
     /// blobs scanned, counted over the object database, which may hold blobs no reference
-    /// reaches any more (until `git gc` prunes them).
+    /// reaches any more (until `git gc` prunes them). Commit messages over the size limit
+    /// count here too.
     pub skipped: u64,
+}
+
+/// A blob or tree that a reference points at without a commit in between (directly, or
+/// through annotated tags): no commit's tree need hold it, so a history scan reads it on its
+/// own.
+pub struct RefTarget {
+    /// The first reference (by name) that points at it.
+    pub name: String,
+    /// The tag object that points at it, if there is one.
+    pub tag: Option<ObjectId>,
+    pub id: ObjectId,
+    pub is_tree: bool,
+}
+
+/// What references reach besides commits: see [`GitRepo::ref_extras`].
+#[derive(Default)]
+pub struct RefExtras {
+    /// The message of every annotated tag a reference reaches, once each.
+    pub tag_messages: Vec<Fragment>,
+    /// Tag messages over the size limit, not scanned.
+    pub skipped: u64,
+    pub targets: Vec<RefTarget>,
 }
 
 /// What a pack entry is once its delta chain is followed to a whole object. A delta has its
@@ -338,6 +363,30 @@ impl ObjectDb {
     }
 }
 
+/// Commit messages judged while the commits are read for their trees: only those that may
+/// hold a secret are copied.
+struct MessageCandidates<'a> {
+    max_size: u64,
+    might_report: &'a (dyn Fn(&[u8]) -> bool + Sync),
+    found: std::sync::Mutex<Vec<Fragment>>,
+    skipped: std::sync::atomic::AtomicU64,
+}
+
+impl MessageCandidates<'_> {
+    fn judge(&self, commit: ObjectId, message: &[u8]) {
+        if message.is_empty() {
+            return;
+        }
+        if message.len() as u64 > self.max_size {
+            self.skipped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else if (self.might_report)(message) {
+            let fragment = Fragment::message(COMMIT_MESSAGE, commit.to_string(), message.to_vec());
+            self.found.lock().unwrap().push(fragment);
+        }
+    }
+}
+
 /// What the trees of the object database say, gathered while they are decoded.
 #[derive(Default)]
 struct TreeFacts {
@@ -589,14 +638,19 @@ impl GitRepo {
     /// subtrees and which hold a candidate. A walk of the commits over that graph visits each
     /// tree once and places every candidate at the first commit that reaches it. Only those
     /// commits are then diffed, for the path.
-    pub fn history_candidates<M>(
+    ///
+    /// Each commit is read once anyway, for its tree; its message is handed to
+    /// `message_might_report` there, and kept only if that says yes.
+    pub fn history_candidates<M, N>(
         &self,
         max_size: u64,
         total: &std::sync::atomic::AtomicU64,
         might_report: M,
+        message_might_report: N,
     ) -> Result<HistoryCandidates>
     where
         M: Fn(&[u8]) -> bool + Sync,
+        N: Fn(&[u8]) -> bool + Sync,
     {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
@@ -695,7 +749,7 @@ impl GitRepo {
                         let id = pack.index.oid_at_index(pos).to_owned();
                         match Self::read_blob(repo, id, max_size)? {
                             Blob::Text(data) => judge(pack.first + pos, &data),
-                            Blob::Skipped => {
+                            Blob::Skipped | Blob::TooLarge(_) => {
                                 skipped.fetch_add(1, Ordering::Relaxed);
                             }
                         }
@@ -761,15 +815,22 @@ impl GitRepo {
         drop(classes);
         let facts = facts.into_inner().unwrap();
         drop(blob_presence);
+        let messages = MessageCandidates {
+            max_size,
+            might_report: &message_might_report,
+            found: Mutex::new(Vec::new()),
+            skipped: AtomicU64::new(0),
+        };
         let placed = self
-            .place(&db, &commits, tree_numbers, facts)?
+            .place(&db, &commits, tree_numbers, facts, &messages)?
             .into_iter()
             .map(|(candidate, index)| (candidates[candidate as usize], index))
             .collect();
         let placed = self.paths(&commits, placed)?;
         Ok(HistoryCandidates {
             placed,
-            skipped: skipped.into_inner(),
+            messages: messages.found.into_inner().unwrap(),
+            skipped: skipped.into_inner() + messages.skipped.into_inner(),
         })
     }
 
@@ -782,6 +843,7 @@ impl GitRepo {
         commits: &[ObjectId],
         tree_numbers: gix::hashtable::HashMap<ObjectId, u32>,
         facts: TreeFacts,
+        messages: &MessageCandidates<'_>,
     ) -> Result<Vec<(u32, usize)>> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
@@ -793,6 +855,7 @@ impl GitRepo {
                     let commit = repo
                         .find_commit(id)
                         .map_err(|e| git_error(format!("commit {id}"), e))?;
+                    messages.judge(id, commit.message_raw_sloppy());
                     let tree = commit
                         .tree_id()
                         .map_err(|e| git_error(format!("commit {id}"), e))?
@@ -911,5 +974,103 @@ impl GitRepo {
             .into_iter()
             .find(|e| e.oid == blob && e.mode.is_blob())
             .map(|e| e.filepath))
+    }
+}
+
+impl GitRepo {
+    /// What references reach besides commits: every annotated tag's message (tags of tags
+    /// followed, each tag once), and the blobs and trees a reference points at with no commit
+    /// in between, each once. `scan --all` scans both; commits are its main walk's.
+    pub fn ref_extras(&self, max_size: u64) -> Result<RefExtras> {
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| git_error("references", e))?;
+        let mut direct: Vec<(String, ObjectId)> = Vec::new();
+        for reference in refs.all().map_err(|e| git_error("references", e))? {
+            let reference = reference.map_err(|e| git_error("references", &*e))?;
+            // A symbolic reference names another reference, which is listed too.
+            if let Some(id) = reference.try_id() {
+                direct.push((reference.name().as_bstr().to_string(), id.detach()));
+            }
+        }
+        direct.sort();
+        let mut out = RefExtras::default();
+        let mut messages = GitFragments::default();
+        let mut seen_tags = HashSet::new();
+        let mut seen_targets = HashSet::new();
+        for (name, id) in direct {
+            let (tags, target, kind) = self.peel_tags(id).map_err(|e| match e {
+                Error::Git(message) => Error::Git(format!("{name}: {message}")),
+                other => other,
+            })?;
+            let innermost = tags.last().map(|t| t.id);
+            for tag in tags {
+                if seen_tags.insert(tag.id) {
+                    messages.push_message(TAG_MESSAGE, &tag.id.to_string(), &tag.message, max_size);
+                }
+            }
+            let is_tree = match kind {
+                gix::objs::Kind::Blob => false,
+                gix::objs::Kind::Tree => true,
+                _ => continue,
+            };
+            if seen_targets.insert(target) {
+                out.targets.push(RefTarget {
+                    name,
+                    tag: innermost,
+                    id: target,
+                    is_tree,
+                });
+            }
+        }
+        out.tag_messages = messages.fragments;
+        // In a history scan, content over the size limit is skipped, as blobs are.
+        out.skipped = messages.unscannable.len() as u64;
+        Ok(out)
+    }
+
+    /// Calls `scan` with each blob a [`RefTarget`] holds (itself, or every file of its tree at
+    /// any depth) whose id `skip` does not reject, each blob once over all calls (`seen`).
+    /// A blob is reported at the reference's name (`refs/tags/key`), a tree's file at the name
+    /// and its path in the tree (`refs/tags/snapshot:config/app.env`), as git spells them.
+    pub fn for_each_target_blob<S, F>(
+        &self,
+        target: &RefTarget,
+        max_size: u64,
+        seen: &mut HashSet<ObjectId>,
+        skip: S,
+        mut scan: F,
+    ) -> Result<()>
+    where
+        S: Fn(&ObjectId) -> bool,
+        F: FnMut(Fragment),
+    {
+        let files: Vec<(String, ObjectId)> = if target.is_tree {
+            let mut files: Vec<(String, ObjectId)> = self
+                .tree_files(target.id)?
+                .into_iter()
+                .map(|(path, id)| (format!("{}:{}", target.name, path.to_str_lossy()), id))
+                .collect();
+            files.sort();
+            files
+        } else {
+            vec![(target.name.clone(), target.id)]
+        };
+        for (path, id) in files {
+            if skip(&id) || !seen.insert(id) {
+                continue;
+            }
+            if let Blob::Text(data) = Self::read_blob(&self.repo, id, max_size)? {
+                scan(Fragment {
+                    path,
+                    data,
+                    commit: target.tag.map(|t| t.to_string()),
+                    line_numbers: None,
+                    is_message: false,
+                });
+            }
+        }
+        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use gix::ObjectId;
 
 use crate::error::{Error, Result};
 use crate::source::diff::added_lines;
-use crate::source::{is_binary, Fragment};
+use crate::source::{is_binary, Fragment, COMMIT_MESSAGE, TAG_MESSAGE};
 
 mod history;
 mod long_paths;
@@ -65,22 +65,84 @@ pub struct GitRepo {
     _overlay: Option<ObjectsOverlay>,
 }
 
+/// How many times `max_file_size` a changed blob may be and still have its added lines
+/// scanned. With the default 10 MiB that is 100 MiB, the largest file GitHub accepts.
+pub const LARGE_BLOB_FACTOR: u64 = 10;
+
 /// What a git source gave: the fragments to scan and how many blobs were skipped on purpose.
 #[derive(Default)]
 pub struct GitFragments {
     pub fragments: Vec<Fragment>,
+    /// Binary blobs and Git LFS pointers: not text, skipped on purpose.
     pub skipped: u64,
     /// Every path the change touches (added, changed), whether or not it adds lines.
     pub paths: HashSet<String>,
+    /// Changed blobs over `max_file_size`, left for [`GitRepo::read_large`] to diff one at a
+    /// time, so a change of many large files never holds more than one in memory.
+    pub large: Vec<LargeChange>,
+    /// What the change adds that could not be scanned ([`Error::Unscannable`]): the caller's
+    /// policy decides whether that fails the scan.
+    pub unscannable: Vec<Error>,
 }
 
 impl GitFragments {
     /// Adds what another part of the same scan found, after what this one holds.
-    fn absorb(&mut self, part: GitFragments) {
+    pub fn absorb(&mut self, part: GitFragments) {
         self.skipped += part.skipped;
         self.fragments.extend(part.fragments);
         self.paths.extend(part.paths);
+        self.large.extend(part.large);
+        self.unscannable.extend(part.unscannable);
     }
+
+    /// Adds the message of the commit or tag `id` (`path` says which): nothing if it is empty,
+    /// and an [`Error::Unscannable`] if it is over `max_size`.
+    fn push_message(&mut self, path: &str, id: &str, message: &[u8], max_size: u64) {
+        if message.is_empty() {
+            return;
+        }
+        if message.len() as u64 > max_size {
+            let object = if path == TAG_MESSAGE { "tag" } else { "commit" };
+            self.unscannable.push(Error::Unscannable {
+                what: format!("the message of {object} {id}"),
+                size: message.len() as u64,
+                limit: max_size,
+                kind: "a message (max_file_size)",
+            });
+            return;
+        }
+        self.fragments
+            .push(Fragment::message(path, id.to_string(), message.to_vec()));
+    }
+}
+
+/// A changed blob over `max_file_size`, to be read by [`GitRepo::read_large`].
+pub struct LargeChange {
+    change: BlobChange,
+    commit: Option<String>,
+    size: u64,
+}
+
+impl LargeChange {
+    /// The blob's path in the commit or index.
+    pub fn path(&self) -> String {
+        self.change.path.to_str_lossy().into_owned()
+    }
+
+    /// The path and commit, as an error names them.
+    fn describe(&self) -> String {
+        let path = self.change.path.to_str_lossy();
+        match &self.commit {
+            Some(commit) => format!("{path} in commit {commit}"),
+            None => format!("{path} (staged)"),
+        }
+    }
+}
+
+/// An annotated tag object: its id and its message (without a signature block).
+pub struct TagObject {
+    pub id: ObjectId,
+    pub message: Vec<u8>,
 }
 
 /// One blob a commit added or changed, with what it replaced.
@@ -109,7 +171,10 @@ fn git_error<'a>(
 
 enum Blob {
     Text(Vec<u8>),
+    /// Binary, or a Git LFS pointer: not text, skipped on purpose.
     Skipped,
+    /// Over the size asked for (its size, from the object header): never loaded.
+    TooLarge(u64),
 }
 
 impl GitRepo {
@@ -147,7 +212,7 @@ impl GitRepo {
             .find_header(id)
             .map_err(|e| git_error(format!("object {id}"), e))?;
         if header.size() > max_size {
-            return Ok(Blob::Skipped);
+            return Ok(Blob::TooLarge(header.size()));
         }
         let mut object = repo
             .find_object(id)
@@ -257,7 +322,7 @@ impl GitRepo {
                 |repo, (path, id)| -> Result<()> {
                     match Self::read_blob(repo, *id, max_size)? {
                         Blob::Text(data) => scan(Fragment::file(path.clone(), data)),
-                        Blob::Skipped => {
+                        Blob::Skipped | Blob::TooLarge(_) => {
                             skipped.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -304,7 +369,8 @@ impl GitRepo {
         Ok(out)
     }
 
-    /// Turns one changed blob into a fragment of its added lines.
+    /// Turns one changed blob into a fragment of its added lines; a blob over `max_size` is
+    /// left in `out.large` for [`GitRepo::read_large`].
     fn push_change(
         repo: &gix::Repository,
         change: BlobChange,
@@ -318,24 +384,97 @@ impl GitRepo {
                 out.skipped += 1;
                 return Ok(());
             }
+            Blob::TooLarge(size) => {
+                out.large.push(LargeChange {
+                    change,
+                    commit: commit.map(str::to_string),
+                    size,
+                });
+                return Ok(());
+            }
         };
-        let old = match change.old {
+        // An old version too large to read here counts as empty: every line is scanned.
+        let old = Self::old_version(repo, change.old, max_size)?;
+        Self::push_added(&change, commit, &old, &new, out);
+        Ok(())
+    }
+
+    /// The text of the version a change replaces, or nothing when there is none, it is not
+    /// text or it is over `max_size` (then every line of the new version counts as added).
+    fn old_version(
+        repo: &gix::Repository,
+        old: Option<ObjectId>,
+        max_size: u64,
+    ) -> Result<Vec<u8>> {
+        Ok(match old {
             Some(id) => match Self::read_blob(repo, id, max_size)? {
                 Blob::Text(data) => data,
-                Blob::Skipped => Vec::new(),
+                Blob::Skipped | Blob::TooLarge(_) => Vec::new(),
             },
             None => Vec::new(),
-        };
-        let (data, numbers) = added_lines(&old, &new);
+        })
+    }
+
+    /// Adds the lines `new` adds to `old` as a fragment, if there are any.
+    fn push_added(
+        change: &BlobChange,
+        commit: Option<&str>,
+        old: &[u8],
+        new: &[u8],
+        out: &mut GitFragments,
+    ) {
+        let (data, numbers) = added_lines(old, new);
         if numbers.is_empty() {
-            return Ok(());
+            return;
         }
         out.fragments.push(Fragment {
             path: change.path.to_str_lossy().into_owned(),
             data,
             commit: commit.map(str::to_string),
             line_numbers: Some(numbers),
+            is_message: false,
         });
+    }
+
+    /// The added lines of a changed blob over `max_size`, as [`GitRepo::staged`] and
+    /// [`GitRepo::commit_fragments`] would give them for a small one, if it is at most
+    /// [`LARGE_BLOB_FACTOR`] times `max_size`; over that it is named in `out.unscannable`.
+    ///
+    /// Both versions are read whole and compared line by line as for any other file: gix
+    /// decodes an object in one piece (a delta needs its base), so reading in chunks would save
+    /// nothing. Memory is bounded by calling this for one large blob at a time: about the two
+    /// versions, the added lines and a table of the old version's distinct lines.
+    pub fn read_large(
+        &self,
+        large: &LargeChange,
+        max_size: u64,
+        out: &mut GitFragments,
+    ) -> Result<()> {
+        let limit = max_size.saturating_mul(LARGE_BLOB_FACTOR);
+        if large.size > limit {
+            out.unscannable.push(Error::Unscannable {
+                what: large.describe(),
+                size: large.size,
+                limit,
+                kind: "a changed file (10 x max_file_size)",
+            });
+            return Ok(());
+        }
+        let new = match Self::read_blob(&self.repo, large.change.new, limit)? {
+            Blob::Text(data) => data,
+            Blob::Skipped => {
+                out.skipped += 1;
+                return Ok(());
+            }
+            Blob::TooLarge(size) => {
+                return Err(git_error(
+                    large.describe(),
+                    format!("{size} bytes, not the {} its header said", large.size),
+                ))
+            }
+        };
+        let old = Self::old_version(&self.repo, large.change.old, limit)?;
+        Self::push_added(&large.change, large.commit.as_deref(), &old, &new, out);
         Ok(())
     }
 
@@ -351,6 +490,15 @@ impl GitRepo {
             .peel_to_commit()
             .map_err(|e| git_error(format!("revision {spec:?} is not a commit"), e))?;
         Ok(commit.id)
+    }
+
+    /// Resolves a revision to the object it names, tags not peeled: a pushed annotated tag's
+    /// own id, whose message is scanned.
+    pub fn resolve(&self, spec: &str) -> Result<ObjectId> {
+        let id = self.repo.rev_parse_single(spec).map_err(|e| {
+            with_broken_pack(&self.repo, git_error(format!("revision {spec:?}"), e))
+        })?;
+        Ok(id.detach())
     }
 
     /// Commits reachable from `tips` but not from `hidden`, newest first.
@@ -444,7 +592,7 @@ impl GitRepo {
         }
         match Self::read_blob(&self.repo, id, max_size)? {
             Blob::Text(data) => Ok(Some(data)),
-            Blob::Skipped => Ok(None),
+            Blob::Skipped | Blob::TooLarge(_) => Ok(None),
         }
     }
 
@@ -490,6 +638,12 @@ impl GitRepo {
         let commit = repo
             .find_commit(id)
             .map_err(|e| git_error(format!("commit {id}"), e))?;
+        Self::changes_of(repo, &commit)
+    }
+
+    /// [`GitRepo::commit_changes`] of a commit already read.
+    fn changes_of(repo: &gix::Repository, commit: &gix::Commit<'_>) -> Result<Vec<BlobChange>> {
+        let id = commit.id;
         let tree_id = commit
             .tree_id()
             .map_err(|e| git_error(format!("commit {id}"), e))?
@@ -558,8 +712,9 @@ impl GitRepo {
         Ok(changes)
     }
 
-    /// Added lines of every commit in `commits`, each fragment naming its commit. Commits are
-    /// diffed in parallel, each thread with its own repository handle.
+    /// Added lines and message of every commit in `commits`, each fragment naming its commit.
+    /// Commits are diffed in parallel, each thread with its own repository handle; the message
+    /// comes from the same read of the commit as its tree.
     pub fn commit_fragments(&self, commits: &[ObjectId], max_size: u64) -> Result<GitFragments> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
@@ -570,7 +725,11 @@ impl GitRepo {
                 |repo, &id| {
                     let mut out = GitFragments::default();
                     let hex = id.to_string();
-                    for change in Self::commit_changes(repo, id)? {
+                    let commit = repo
+                        .find_commit(id)
+                        .map_err(|e| git_error(format!("commit {id}"), e))?;
+                    out.push_message(COMMIT_MESSAGE, &hex, commit.message_raw_sloppy(), max_size);
+                    for change in Self::changes_of(repo, &commit)? {
                         Self::push_change(repo, change, Some(&hex), max_size, &mut out)?;
                     }
                     Ok(out)
@@ -580,6 +739,47 @@ impl GitRepo {
         let mut out = GitFragments::default();
         for part in parts {
             out.absorb(part?);
+        }
+        Ok(out)
+    }
+
+    /// The annotated tags `id` names, outermost first (a tag can point at a tag), and the id and
+    /// kind of the object the last one points at; `id` itself when it is no tag.
+    pub fn peel_tags(&self, id: ObjectId) -> Result<(Vec<TagObject>, ObjectId, gix::objs::Kind)> {
+        let mut tags = Vec::new();
+        let mut at = id;
+        loop {
+            let object = self
+                .repo
+                .find_object(at)
+                .map_err(|e| with_broken_pack(&self.repo, git_error(format!("object {at}"), e)))?;
+            if object.kind != gix::objs::Kind::Tag {
+                return Ok((tags, at, object.kind));
+            }
+            let tag = object
+                .try_to_tag_ref()
+                .map_err(|e| git_error(format!("tag {at}"), e))?;
+            let target =
+                ObjectId::from_hex(tag.target).map_err(|e| git_error(format!("tag {at}"), e))?;
+            tags.push(TagObject {
+                id: at,
+                message: tag.message.to_vec(),
+            });
+            at = target;
+        }
+    }
+
+    /// The messages of the annotated tags `tips` name (tags of tags followed), each under its
+    /// tag's id. A tip that is no tag adds nothing.
+    pub fn tag_messages(&self, tips: &[ObjectId], max_size: u64) -> Result<GitFragments> {
+        let mut out = GitFragments::default();
+        let mut seen = HashSet::new();
+        for &tip in tips {
+            for tag in self.peel_tags(tip)?.0 {
+                if seen.insert(tag.id) {
+                    out.push_message(TAG_MESSAGE, &tag.id.to_string(), &tag.message, max_size);
+                }
+            }
         }
         Ok(out)
     }
@@ -627,8 +827,9 @@ impl GitRepo {
                             data,
                             commit: Some(placed.commit.clone()),
                             line_numbers: None,
+                            is_message: false,
                         }),
-                        Blob::Skipped => {
+                        Blob::Skipped | Blob::TooLarge(_) => {
                             skipped.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -914,4 +1115,51 @@ fn broken_pack(repo: &gix::Repository) -> Option<String> {
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_a_fragment_unless_empty_or_too_large() {
+        let mut out = GitFragments::default();
+        out.push_message(COMMIT_MESSAGE, "c1", b"", 10);
+        assert!(out.fragments.is_empty() && out.unscannable.is_empty());
+        out.push_message(COMMIT_MESSAGE, "c1", b"fix: typo\n", 10);
+        let fragment = &out.fragments[0];
+        assert_eq!(fragment.path, COMMIT_MESSAGE);
+        assert_eq!(fragment.commit.as_deref(), Some("c1"));
+        assert!(fragment.is_message && fragment.line_numbers.is_none());
+        out.push_message(TAG_MESSAGE, "t1", b"eleven byte", 10);
+        assert_eq!(out.fragments.len(), 1);
+        let err = out.unscannable[0].to_string();
+        assert!(err.starts_with("the message of tag t1: 11 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_large_change_is_named_with_its_commit_or_as_staged() {
+        let change = |commit: Option<&str>| LargeChange {
+            change: BlobChange {
+                path: "data/big.csv".into(),
+                old: None,
+                new: ObjectId::null(gix::hash::Kind::Sha1),
+            },
+            commit: commit.map(str::to_string),
+            size: 1,
+        };
+        assert_eq!(change(None).describe(), "data/big.csv (staged)");
+        assert_eq!(change(Some("abc")).describe(), "data/big.csv in commit abc");
+        assert_eq!(change(None).path(), "data/big.csv");
+    }
+
+    #[test]
+    fn absorbing_keeps_large_and_unscannable_parts() {
+        let mut all = GitFragments::default();
+        let mut part = GitFragments::default();
+        part.push_message(COMMIT_MESSAGE, "c", b"too long", 2);
+        part.skipped = 2;
+        all.absorb(part);
+        assert_eq!((all.skipped, all.unscannable.len()), (2, 1));
+    }
 }

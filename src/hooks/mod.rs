@@ -16,6 +16,15 @@ use crate::Verdict;
 /// Says how to get past a block when the user is sure, after any failure.
 const BYPASS_HINT: &str = "to bypass once, if you are sure: git commit/push --no-verify";
 
+/// Says why a hook blocks when the scan finished but some content could not be scanned.
+fn not_scanned_hint(what: &str) -> String {
+    format!(
+        "staunch: {what} blocked: some of what it adds could not be scanned (named above), and \
+         a hook does not let unscanned content through (`[policy] fail_on_unscannable = false` \
+         lets content over the size limits through with a warning); {BYPASS_HINT}"
+    )
+}
+
 fn blocked_on_error(err: Error, what: &str) -> Error {
     Error::FailedClosed {
         message: format!("{what} blocked: staunch could not finish its scan"),
@@ -36,6 +45,9 @@ pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
         finish(common, &outcome)
     };
     let verdict = run().map_err(|e| blocked_on_error(e, "commit"))?;
+    if verdict == Verdict::Failed {
+        eprintln!("{}", not_scanned_hint("commit"));
+    }
     if verdict == Verdict::Blocked {
         eprintln!("staunch: commit blocked: the staged changes add secrets (see above).\nRemove them, or mark a false alarm with a `staunch:allow` comment; {BYPASS_HINT}");
     }
@@ -84,26 +96,30 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
     let run = || -> Result<Verdict> {
         let matcher = build_matcher(common)?;
         let repo = GitRepo::discover(Path::new("."))?;
-        let max = matcher.options().max_file_size;
         // Under the pre-commit framework the range comes from the environment instead.
         let from_env = (
             std::env::var("PRE_COMMIT_FROM_REF"),
             std::env::var("PRE_COMMIT_TO_REF"),
         );
-        let commits = if let (Ok(from), Ok(to)) = from_env {
+        // The commits to scan, and the pushed tips: an annotated tag among them brings its
+        // message.
+        let (commits, tips) = if let (Ok(from), Ok(to)) = from_env {
+            let tip = repo.resolve(&to)?;
             let to = repo.resolve_commit(&to)?;
             let hidden = if from.is_empty() || is_zero_id(&from) {
                 repo.remote_tips(remote)?
             } else {
                 vec![repo.resolve_commit(&from)?]
             };
-            repo.commits_between(&[to], &hidden)?
+            (repo.commits_between(&[to], &hidden)?, vec![tip])
         } else if let Ok(local) = std::env::var("PRE_COMMIT_LOCAL_BRANCH") {
             // The framework gives no range for a branch new to the remote (and has already
             // consumed git's stdin): push what none of the remote's tracking branches holds.
             let name = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
+            let tip = repo.resolve(&local)?;
             let to = repo.resolve_commit(&local)?;
-            repo.commits_between(&[to], &repo.remote_tips(name.as_deref().or(remote))?)?
+            let hidden = repo.remote_tips(name.as_deref().or(remote))?;
+            (repo.commits_between(&[to], &hidden)?, vec![tip])
         } else {
             let mut input = String::new();
             std::io::stdin()
@@ -111,24 +127,29 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
                 .map_err(|e| Error::io("<stdin>", e))?;
             push_commits(&repo, &parse_push_lines(&input)?, remote)?
         };
-        let outcome = scan_commits(&matcher, &repo, &commits, max)?;
+        let outcome = scan_commits(&matcher, &repo, &commits, &tips)?;
         finish(common, &outcome)
     };
     let verdict = run().map_err(|e| blocked_on_error(e, "push"))?;
+    if verdict == Verdict::Failed {
+        eprintln!("{}", not_scanned_hint("push"));
+    }
     if verdict == Verdict::Blocked {
         eprintln!("staunch: push blocked: the commits being pushed add secrets (see above).\nRewrite those commits to remove them (the secret is in history even if a later commit deletes it), and rotate any real credential; {BYPASS_HINT}");
     }
     Ok(verdict)
 }
 
-/// The commits a push would send, over every pushed ref.
+/// The commits a push would send, over every pushed ref, and the objects the pushed refs
+/// point at (an annotated tag's own id, not peeled).
 fn push_commits(
     repo: &GitRepo,
     refs: &[PushedRef],
     remote: Option<&str>,
-) -> Result<Vec<gix::ObjectId>> {
+) -> Result<(Vec<gix::ObjectId>, Vec<gix::ObjectId>)> {
     let hash_len = repo.object_hash_len();
     let mut all = Vec::new();
+    let mut tips = Vec::new();
     let mut remote_tips: Option<Vec<gix::ObjectId>> = None;
     for pushed in refs {
         for oid in [&pushed.local_oid, &pushed.remote_oid] {
@@ -140,6 +161,9 @@ fn push_commits(
         }
         if is_zero_id(&pushed.local_oid) {
             continue; // a deletion sends nothing
+        }
+        if pushed.local_oid != pushed.remote_oid {
+            tips.push(repo.parse_id(&pushed.local_oid)?);
         }
         let local = repo.resolve_commit(&pushed.local_oid)?;
         let hidden = if !is_zero_id(&pushed.remote_oid)
@@ -158,7 +182,7 @@ fn push_commits(
     }
     all.sort();
     all.dedup();
-    Ok(all)
+    Ok((all, tips))
 }
 
 #[cfg(test)]

@@ -56,10 +56,15 @@ fn is_zero_id(hex: &str) -> bool {
     !hex.is_empty() && hex.bytes().all(|b| b == b'0')
 }
 
-/// The commits the updates bring: reachable from a new tip and from no existing ref.
-pub fn received_commits(repo: &GitRepo, updates: &[RefUpdate]) -> Result<Vec<gix::ObjectId>> {
+/// What the updates bring: the commits reachable from a new tip and from no existing ref, and
+/// the new tips themselves (an annotated tag's own id, whose message is scanned).
+pub fn received_commits(
+    repo: &GitRepo,
+    updates: &[RefUpdate],
+) -> Result<(Vec<gix::ObjectId>, Vec<gix::ObjectId>)> {
     let hash_len = repo.object_hash_len();
     let mut tips = Vec::new();
+    let mut new_objects = Vec::new();
     let mut hidden = repo.ref_tips()?;
     for update in updates {
         for oid in [&update.old, &update.new] {
@@ -72,6 +77,9 @@ pub fn received_commits(repo: &GitRepo, updates: &[RefUpdate]) -> Result<Vec<gix
         }
         if is_zero_id(&update.new) {
             continue; // a deletion brings nothing
+        }
+        if update.new != update.old {
+            new_objects.push(repo.parse_id(&update.new)?);
         }
         // A tag is scanned through the commit it points at; a ref to a tree or blob cannot be
         // scanned as commits and rejects the push (fail closed).
@@ -86,9 +94,9 @@ pub fn received_commits(repo: &GitRepo, updates: &[RefUpdate]) -> Result<Vec<gix
         }
     }
     if tips.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), new_objects));
     }
-    repo.commits_between(&tips, &hidden)
+    Ok((repo.commits_between(&tips, &hidden)?, new_objects))
 }
 
 pub fn run(common: &Common) -> Result<Verdict> {
@@ -100,9 +108,8 @@ pub fn run(common: &Common) -> Result<Verdict> {
         let updates = parse_lines(&input)?;
         let matcher = build_matcher_for_pushed(common)?;
         let repo = GitRepo::discover_receiving(Path::new("."))?;
-        let max = matcher.options().max_file_size;
-        let commits = received_commits(&repo, &updates)?;
-        let outcome = scan_commits(&matcher, &repo, &commits, max)?;
+        let (commits, tips) = received_commits(&repo, &updates)?;
+        let outcome = scan_commits(&matcher, &repo, &commits, &tips)?;
         finish(common, &outcome)
     };
     let verdict = scan().map_err(|e| Error::FailedClosed {
@@ -110,6 +117,14 @@ pub fn run(common: &Common) -> Result<Verdict> {
         cause: Box::new(e),
         hint: "(a server-side check fails closed; ask the server's administrators)",
     })?;
+    if verdict == Verdict::Failed {
+        eprintln!(
+            "staunch: push rejected: some of what it adds could not be scanned (named above), \
+             and a server-side check does not let unscanned content through (the server's \
+             `[policy] fail_on_unscannable = false` lets content over the size limits through \
+             with a warning)."
+        );
+    }
     if verdict == Verdict::Blocked {
         eprintln!(
             "staunch: push rejected: the pushed commits add secrets (see above).\n\

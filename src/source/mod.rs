@@ -15,7 +15,17 @@ pub struct Fragment {
     /// When the fragment holds only some lines of a file (the added lines of a diff): the
     /// 1-based file line of each fragment line. `None` when the fragment is the whole file.
     pub line_numbers: Option<Vec<usize>>,
+    /// A commit or tag message, not a file: counted as a message in the stats.
+    pub is_message: bool,
 }
+
+/// The path a finding in a commit message is reported at; its `commit` is that commit. No file
+/// is meant: the brackets keep it apart from the tree's paths, as `<stdin>` is.
+pub const COMMIT_MESSAGE: &str = "<commit message>";
+
+/// The path a finding in an annotated tag's message is reported at; its `commit` is the tag
+/// object's id.
+pub const TAG_MESSAGE: &str = "<tag message>";
 
 impl Fragment {
     pub fn file(path: impl Into<String>, data: Vec<u8>) -> Fragment {
@@ -24,6 +34,19 @@ impl Fragment {
             data,
             commit: None,
             line_numbers: None,
+            is_message: false,
+        }
+    }
+
+    /// A commit's or tag's message (`path` is [`COMMIT_MESSAGE`] or [`TAG_MESSAGE`]), under the
+    /// id of the object that carries it.
+    pub fn message(path: &str, id: String, data: Vec<u8>) -> Fragment {
+        Fragment {
+            path: path.to_string(),
+            data,
+            commit: Some(id),
+            line_numbers: None,
+            is_message: true,
         }
     }
 

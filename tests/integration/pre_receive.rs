@@ -273,3 +273,85 @@ fn a_marker_the_push_adds_to_its_own_line_does_not_get_the_secret_in() {
     .unwrap();
     assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
 }
+
+#[test]
+fn commit_and_tag_messages_are_scanned() {
+    let server = Server::new();
+    server.install_hook();
+    let base = server.commit("a.txt", "a\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+
+    // A commit whose only secret is in its message.
+    server.client.write("a.txt", "b\n");
+    server.client.add("a.txt");
+    let leak = server
+        .client
+        .commit(&format!("rotate\n\nold key was {}\n", fake_aws_key()));
+    let out = server.push(&["origin", "main"], &[]);
+    assert_rejected_for(&out, "<commit message>:3");
+    assert!(text(&out).contains(&leak), "{}", text(&out));
+    server.client.git(&["reset", "-q", "--hard", &base]);
+
+    // An annotated tag on a commit the server already has: only its message is new.
+    let message = format!("v1\n\ndeploy with {}\n", fake_aws_key());
+    server
+        .client
+        .git(&["tag", "-a", "v1", "-m", &message, &base]);
+    let tag = server.client.git(&["rev-parse", "v1"]).trim().to_string();
+    let out = server.push(&["origin", "v1"], &[]);
+    assert_rejected_for(&out, "<tag message>:3");
+    assert!(text(&out).contains(&tag), "{}", text(&out));
+    assert_eq!(server.server_ref("refs/tags/v1"), None);
+
+    // A clean tag message goes through.
+    server
+        .client
+        .git(&["tag", "-a", "v2", "-m", "release 2", &base]);
+    assert_accepted(&server.push(&["-q", "origin", "v2"], &[]));
+}
+
+#[test]
+fn a_blob_too_large_to_scan_rejects_the_push_naming_it() {
+    let server = Server::new();
+    server.install_hook();
+    std::fs::write(
+        server.bare.join(".staunch.toml"),
+        "[scan]\nmax_file_size = 1000\n",
+    )
+    .unwrap();
+    server.commit("a.txt", "a\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+
+    // Over max_file_size: its added lines are still scanned.
+    let filler = "x,y,z\n".repeat(500);
+    server.commit("data.csv", &format!("{filler}key,{}\n", fake_aws_key()));
+    assert_rejected_for(&server.push(&["origin", "main"], &[]), "data.csv:501");
+    server.client.git(&["reset", "-q", "--hard", "HEAD~1"]);
+
+    // Over 10 x max_file_size: it cannot be scanned, and the push is rejected naming it.
+    let leak = server.commit("dump.sql", &"insert into t values (1);\n".repeat(500));
+    let out = server.push(&["origin", "main"], &[]);
+    let all = text(&out);
+    assert!(!out.status.success(), "push accepted: {all}");
+    assert!(
+        all.contains(&format!("not scanned: dump.sql in commit {leak}")),
+        "{all}"
+    );
+    assert!(all.contains("push rejected"), "{all}");
+    assert!(all.contains("could not be scanned"), "{all}");
+
+    // The server's policy can let it through, named.
+    std::fs::write(
+        server.bare.join(".staunch.toml"),
+        "[scan]\nmax_file_size = 1000\n[policy]\nfail_on_unscannable = false\n",
+    )
+    .unwrap();
+    let out = server.push(&["origin", "main"], &[]);
+    assert_accepted(&out);
+    assert!(
+        text(&out).contains("warning: not scanned"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("dump.sql"), "{}", text(&out));
+}

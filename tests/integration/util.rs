@@ -75,6 +75,41 @@ impl TestRepo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs git with `input` on its standard input and panics with its output if it fails.
+    pub fn git_with_input(&self, args: &[&str], input: &[u8]) -> String {
+        let mut cmd = Command::new("git");
+        cmd.args(args).current_dir(self.path());
+        self.env(&mut cmd);
+        let out = run_with_stdin(cmd, Some(input));
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Writes a blob into the object database only (no file, no index) and returns its id.
+    pub fn write_blob(&self, content: &str) -> String {
+        self.git_with_input(&["hash-object", "-w", "--stdin"], content.as_bytes())
+    }
+
+    /// Writes a tree of `(name, id)` entries (blobs as regular files, trees as directories)
+    /// and returns its id. Names are passed NUL-terminated, so any byte but `/` and NUL goes.
+    pub fn make_tree(&self, entries: &[(&str, &str)]) -> String {
+        let mut input = Vec::new();
+        for (name, id) in entries {
+            let kind = self.git(&["cat-file", "-t", id]);
+            let mode = if kind.trim() == "tree" {
+                "040000 tree"
+            } else {
+                "100644 blob"
+            };
+            input.extend_from_slice(format!("{mode} {id}\t{name}\0").as_bytes());
+        }
+        self.git_with_input(&["mktree", "-z"], &input)
+    }
+
     pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
         let path = self.path().join(rel);
         if let Some(parent) = path.parent() {
