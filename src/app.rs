@@ -267,6 +267,10 @@ fn scan_options(
         .max_file_size
         .or(settings.max_file_size)
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    options.archive = settings.archive.apply(options.archive);
+    if let Some(depth) = common.archive_depth {
+        options.archive.depth = depth;
+    }
     if let Some(path) = &settings.audit_log {
         crate::audit::use_configured_path(path)?;
     }
@@ -322,7 +326,11 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
             .read_to_end(&mut data)
             .map_err(|e| Error::io("<stdin>", e))?;
         let path = args.path.clone().unwrap_or_else(|| "<stdin>".to_string());
-        scan::scan_fragments(&matcher, vec![Fragment::file(path, data)])
+        scan::scan_fragments(
+            &matcher,
+            vec![Fragment::file(path, data)],
+            scan::NotText::Scan,
+        )
     } else {
         let roots = if args.paths.is_empty() {
             vec![PathBuf::from(".")]
@@ -338,7 +346,7 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
 pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
     let staged = repo.staged(max_file_size)?;
-    let mut outcome = scan::scan_fragments(matcher, staged.fragments);
+    let mut outcome = scan::scan_fragments(matcher, staged.fragments, scan::NotText::Skip);
     outcome.stats.skipped += staged.skipped;
     Ok(outcome)
 }
@@ -376,7 +384,7 @@ pub fn scan_named_files(
         .filter(|f| !staged.paths.contains(&relative(f)))
         .cloned()
         .collect();
-    let mut outcome = scan::scan_fragments(matcher, fragments);
+    let mut outcome = scan::scan_fragments(matcher, fragments, scan::NotText::Skip);
     if !unstaged.is_empty() {
         outcome.merge(scan::scan_paths(matcher, &unstaged, max_file_size));
     }
@@ -418,7 +426,7 @@ fn scan_tracked(
     };
     let collector = scan::Collector::default();
     let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
-        collector.scan(matcher, &fragment)
+        collector.scan(matcher, fragment)
     })?;
     Ok(collector.finish(skipped, started))
 }
@@ -472,7 +480,7 @@ pub fn scan_commits(
 ) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let changed = repo.commit_fragments(commits, max_file_size)?;
-    let mut outcome = scan::scan_fragments(matcher, changed.fragments);
+    let mut outcome = scan::scan_fragments(matcher, changed.fragments, scan::NotText::Skip);
     outcome.stats.skipped += changed.skipped;
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
@@ -512,7 +520,7 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
                 matcher.might_report(data)
             })?;
             repo.for_each_blob(&found.placed, max_file_size, |fragment| {
-                collector.rescan(matcher, &fragment)
+                collector.rescan(matcher, fragment)
             })?;
             Ok(found.skipped)
         })();
@@ -555,6 +563,7 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
             crate::report::inert(&err.to_string())
         );
     }
+    print_not_scanned(outcome);
     let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
     } else if outcome.findings.iter().any(|f| f.blocks) {
@@ -564,6 +573,28 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
     };
     crate::audit::scan_finished(outcome, verdict)?;
     Ok(verdict)
+}
+
+/// Archive entries listed on stderr; the JSON report and the audit log list them all.
+const SHOWN_NOT_SCANNED: usize = 20;
+
+/// Says on stderr which archive entries a limit, encryption or corruption kept from being
+/// scanned in full. They do not change the exit code: like a file over the size limit, they
+/// are skipped on purpose and counted.
+fn print_not_scanned(outcome: &Outcome) {
+    for entry in outcome.not_scanned.iter().take(SHOWN_NOT_SCANNED) {
+        let line = format!("{}: {}", entry.path, entry.reason);
+        eprintln!(
+            "staunch: archive entry not scanned in full: {}",
+            crate::report::inert(&line)
+        );
+    }
+    if outcome.not_scanned.len() > SHOWN_NOT_SCANNED {
+        eprintln!(
+            "staunch: and {} more archive entries not scanned in full (--format json lists them)",
+            outcome.not_scanned.len() - SHOWN_NOT_SCANNED
+        );
+    }
 }
 
 fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
@@ -658,6 +689,10 @@ fn config_check(common: &Common) -> Result<Verdict> {
     let _ = writeln!(out, "max_file_size: {}", o.max_file_size);
     let _ = writeln!(out, "decode_depth: {}", o.decode_depth);
     let _ = writeln!(out, "min_base64_length: {}", o.min_base64_length);
+    let _ = writeln!(out, "archive_depth: {}", o.archive.depth);
+    let _ = writeln!(out, "archive_max_entry_size: {}", o.archive.max_entry_size);
+    let _ = writeln!(out, "archive_max_expanded_size: {}", o.archive.max_expanded);
+    let _ = writeln!(out, "archive_max_entries: {}", o.archive.max_entries);
     let _ = writeln!(out, "internal_domains: {:?}", o.internal_domains);
     let _ = writeln!(
         out,

@@ -177,6 +177,7 @@ pub fn load(
         max_file_size: None,
         decode_depth: None,
         min_base64_length: None,
+        archive: Default::default(),
         internal_domains: Vec::new(),
         allow,
         block: None,

@@ -46,6 +46,8 @@ pub struct ScanOptions {
     pub block: Vec<crate::rules::Severity>,
     /// Files and blobs over this size are skipped without being read.
     pub max_file_size: u64,
+    /// How far archives are opened.
+    pub archive: crate::source::archive::Limits,
 }
 
 impl Default for ScanOptions {
@@ -67,6 +69,7 @@ impl Default for ScanOptions {
             ignored_locations: Default::default(),
             ignore_source: crate::baseline::IGNORE_FILE.into(),
             max_file_size: 10 * 1024 * 1024,
+            archive: Default::default(),
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::finding::{Finding, Suppressed};
 use crate::matcher::{FragmentResult, Matcher};
+use crate::source::archive::{self, SkippedEntry, Tally};
+use crate::source::content::{self, Kind};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
 
@@ -28,6 +30,23 @@ pub struct Stats {
     /// The same, by mechanism.
     pub allowed_by: crate::matcher::AllowedBy,
     pub duration_ms: u64,
+    /// Archives and compressed files opened, nested ones included.
+    pub archives: u64,
+    /// Entries of those archives scanned as text.
+    pub archive_entries: u64,
+    /// Archive entries not scanned in full because of a limit (listed in `not_scanned`).
+    pub archive_entries_skipped: u64,
+    /// Encrypted archive entries: not scanned (listed in `not_scanned`).
+    pub archive_entries_encrypted: u64,
+}
+
+impl Stats {
+    fn add_tally(&mut self, tally: &Tally) {
+        self.archives += tally.archives;
+        self.archive_entries += tally.entries;
+        self.archive_entries_skipped += tally.limited;
+        self.archive_entries_encrypted += tally.encrypted;
+    }
 }
 
 /// Everything a scan produced.
@@ -39,6 +58,10 @@ pub struct Outcome {
     pub stats: Stats,
     /// Per-file problems: reported, counted, and they make the exit code 2.
     pub errors: Vec<Error>,
+    /// Archive entries not scanned, or not in full (a limit, encryption, corruption), sorted
+    /// by path: reported on stderr and in the audit log; they do not change the exit code,
+    /// like files skipped for their size.
+    pub not_scanned: Vec<SkippedEntry>,
 }
 
 impl Outcome {
@@ -55,15 +78,88 @@ impl Outcome {
         s.errors += o.errors;
         s.allowed += o.allowed;
         s.allowed_by.add(o.allowed_by);
+        s.archives += o.archives;
+        s.archive_entries += o.archive_entries;
+        s.archive_entries_skipped += o.archive_entries_skipped;
+        s.archive_entries_encrypted += o.archive_entries_encrypted;
         self.errors.extend(other.errors);
+        self.not_scanned.extend(other.not_scanned);
+        self.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
     }
 }
 
 /// Per-file result, folded into the outcome.
 enum FileResult {
-    Scanned { bytes: u64, result: FragmentResult },
+    Scanned {
+        bytes: u64,
+        result: FragmentResult,
+        tally: Tally,
+    },
     Skipped,
     Failed(Error),
+}
+
+/// What to do with a whole file that is neither text nor an archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotText {
+    /// Count it as skipped (files on disk, blobs).
+    Skip,
+    /// Scan its bytes anyway (standard input, which has always been scanned as given).
+    Scan,
+}
+
+/// The one way content reaches the matcher. A whole file is sniffed ([`content::sniff`]):
+/// text is scanned as UTF-8 (UTF-16 and byte order marks decoded, so lines and columns are
+/// the decoded text's), an archive is walked within `matcher.options().archive` and each of
+/// its text entries scanned, anything else is handled as `not_text` says. A fragment of
+/// added lines was cut from decoded text already and is scanned as it is.
+fn scan_content(matcher: &Matcher, fragment: Fragment, not_text: NotText) -> FileResult {
+    let bytes = fragment.data.len() as u64;
+    let mut tally = Tally::default();
+    if fragment.line_numbers.is_some() {
+        let result = matcher.scan_fragment(&fragment);
+        return FileResult::Scanned {
+            bytes,
+            result,
+            tally,
+        };
+    }
+    let result = match content::sniff(&fragment.data) {
+        Kind::Text => matcher.scan_fragment(&fragment),
+        Kind::Archive(format) if matcher.options().archive.depth > 0 => {
+            let mut result = FragmentResult::default();
+            archive::expand(
+                &fragment,
+                format,
+                &matcher.options().archive,
+                &mut |entry| absorb(&mut result, matcher.scan_fragment(&entry)),
+                &mut tally,
+            );
+            result
+        }
+        kind if kind.is_text() => {
+            let decoded = Fragment {
+                data: content::decode_owned(kind, fragment.data),
+                ..fragment
+            };
+            matcher.scan_fragment(&decoded)
+        }
+        _ if not_text == NotText::Scan => matcher.scan_fragment(&fragment),
+        _ => return FileResult::Skipped,
+    };
+    FileResult::Scanned {
+        bytes,
+        result,
+        tally,
+    }
+}
+
+/// Adds an archive entry's results to its archive's.
+fn absorb(into: &mut FragmentResult, result: FragmentResult) {
+    into.findings.extend(result.findings);
+    into.allowed += result.allowed;
+    into.allowed_by.add(result.allowed_by);
+    into.suppressed.extend(result.suppressed);
 }
 
 /// Scans files on disk under `roots`.
@@ -74,17 +170,12 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     let results = Mutex::new(Vec::new());
     let walk_errors = files::for_each_file(roots, |path| {
         let result = match files::read(&path, max_file_size) {
-            Ok(FileContent::Text(data)) => {
-                let bytes = data.len() as u64;
+            Ok(FileContent::Data(data)) => {
                 let shown = path.to_string_lossy();
                 let shown = shown.strip_prefix("./").unwrap_or(&shown);
-                let fragment = Fragment::file(shown, data);
-                FileResult::Scanned {
-                    bytes,
-                    result: matcher.scan_fragment(&fragment),
-                }
+                scan_content(matcher, Fragment::file(shown, data), NotText::Skip)
             }
-            Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
+            Ok(FileContent::TooLarge(_)) => FileResult::Skipped,
             Err(e) => FileResult::Failed(e),
         };
         results.lock().unwrap().push((path, result));
@@ -105,15 +196,13 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     outcome
 }
 
-/// Scans fragments already in memory (stdin, git blobs).
-pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
+/// Scans fragments already in memory (stdin, git blobs); `not_text` says what becomes of a
+/// whole fragment that is neither text nor an archive.
+pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>, not_text: NotText) -> Outcome {
     let started = Instant::now();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
-        .map(|fragment| FileResult::Scanned {
-            bytes: fragment.data.len() as u64,
-            result: matcher.scan_fragment(&fragment),
-        })
+        .map(|fragment| scan_content(matcher, fragment, not_text))
         .collect();
     let mut outcome = fold(results);
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
@@ -131,14 +220,27 @@ pub struct Collector {
     allowed: std::sync::atomic::AtomicU64,
     allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
+    skipped: std::sync::atomic::AtomicU64,
+    tally: std::sync::Mutex<Tally>,
 }
 
 impl Collector {
-    pub fn scan(&self, matcher: &Matcher, fragment: &Fragment) {
+    /// Scans a blob's content as [`scan_content`] does (binary content is counted as skipped).
+    pub fn scan(&self, matcher: &Matcher, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        let result = matcher.scan_fragment(fragment);
+        let (bytes, result, tally) = match scan_content(matcher, fragment, NotText::Skip) {
+            FileResult::Scanned {
+                bytes,
+                result,
+                tally,
+            } => (bytes, result, tally),
+            FileResult::Skipped | FileResult::Failed(_) => {
+                self.skipped.fetch_add(1, Relaxed);
+                return;
+            }
+        };
         self.files.fetch_add(1, Relaxed);
-        self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
         if result.allowed > 0 {
             self.allowed_by.lock().unwrap().add(result.allowed_by);
@@ -149,6 +251,9 @@ impl Collector {
         if !result.findings.is_empty() {
             self.found.fetch_add(result.findings.len() as u64, Relaxed);
             self.findings.lock().unwrap().extend(result.findings);
+        }
+        if tally.archives > 0 || !tally.skipped.is_empty() {
+            self.tally.lock().unwrap().add(tally);
         }
     }
 
@@ -162,7 +267,7 @@ impl Collector {
     /// Like [`Collector::scan`] for a fragment already counted with
     /// [`Collector::note_scanned`]: a history scan looks at every blob once, then scans the few
     /// that may hold a secret again with their path and commit.
-    pub fn rescan(&self, matcher: &Matcher, fragment: &Fragment) {
+    pub fn rescan(&self, matcher: &Matcher, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
         self.files.fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
@@ -186,19 +291,27 @@ impl Collector {
         let mut suppressed = self.suppressed.into_inner().unwrap();
         suppressed.sort();
         suppressed.dedup();
+        let tally = self.tally.into_inner().unwrap();
+        let mut stats = Stats {
+            files: self.files.into_inner(),
+            bytes: self.bytes.into_inner(),
+            skipped: skipped + self.skipped.into_inner(),
+            errors: 0,
+            allowed: self.allowed.into_inner(),
+            allowed_by: self.allowed_by.into_inner().unwrap(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Stats::default()
+        };
+        stats.add_tally(&tally);
+        let mut not_scanned = tally.skipped;
+        not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
+        not_scanned.dedup();
         Outcome {
             findings,
             suppressed,
-            stats: Stats {
-                files: self.files.into_inner(),
-                bytes: self.bytes.into_inner(),
-                skipped,
-                errors: 0,
-                allowed: self.allowed.into_inner(),
-                allowed_by: self.allowed_by.into_inner().unwrap(),
-                duration_ms: started.elapsed().as_millis() as u64,
-            },
+            stats,
             errors: Vec::new(),
+            not_scanned,
         }
     }
 }
@@ -207,7 +320,13 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     let mut outcome = Outcome::default();
     for result in results {
         match result {
-            FileResult::Scanned { bytes, result } => {
+            FileResult::Scanned {
+                bytes,
+                result,
+                tally,
+            } => {
+                outcome.stats.add_tally(&tally);
+                outcome.not_scanned.extend(tally.skipped);
                 outcome.stats.allowed_by.add(result.allowed_by);
                 outcome.stats.files += 1;
                 outcome.stats.bytes += bytes;
@@ -226,5 +345,7 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     outcome.findings.dedup();
     outcome.suppressed.sort();
     outcome.suppressed.dedup();
+    outcome.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.not_scanned.dedup();
     outcome
 }

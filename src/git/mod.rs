@@ -12,20 +12,20 @@ use gix::odb::pack;
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
+use crate::source::content::{self, Kind};
 use crate::source::diff::added_lines;
-use crate::source::{is_binary, Fragment};
+use crate::source::Fragment;
 
 mod history;
 mod long_paths;
 pub use history::{HistoryCandidates, PlacedBlob};
 
-/// Whether a blob is scanned: text, and not a Git LFS pointer (the content lives elsewhere).
+/// Whether a blob is scanned: text in an encoding staunch reads, or an archive; not binary and
+/// not a Git LFS pointer (the content lives elsewhere).
 fn scannable(data: &[u8]) -> bool {
-    !is_binary(data) && !data.starts_with(LFS_POINTER)
+    let kind = content::sniff(data);
+    kind.is_text() || matches!(kind, Kind::Archive(_))
 }
-
-/// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
-const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
 /// Bytes of decoded objects kept per repository handle (trees are re-read across commits).
 const OBJECT_CACHE: usize = 4 * 1024 * 1024;
@@ -140,8 +140,9 @@ impl GitRepo {
         self.repo.object_hash().len_in_hex()
     }
 
-    /// The content of a blob, unless it is too large, binary or an LFS pointer. The size is
-    /// read from the object header first, so a huge blob is never loaded.
+    /// The content of a blob as stored, unless it is too large, binary or an LFS pointer (see
+    /// [`scannable`]). The size is read from the object header first, so a huge blob is never
+    /// loaded.
     fn read_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
         let header = repo
             .find_header(id)
@@ -319,9 +320,26 @@ impl GitRepo {
                 return Ok(());
             }
         };
+        let kind = content::sniff(&new);
+        if let Kind::Archive(_) = kind {
+            // An archive has no lines to add: a new or changed one is scanned whole, when the
+            // fragment is scanned.
+            out.fragments.push(Fragment {
+                path: change.path.to_str_lossy().into_owned(),
+                data: new,
+                commit: commit.map(str::to_string),
+                line_numbers: None,
+            });
+            return Ok(());
+        }
+        // Both versions as decoded text, so added lines and their numbers are the text's.
+        let new = content::decode_owned(kind, new);
         let old = match change.old {
             Some(id) => match Self::read_blob(repo, id, max_size)? {
-                Blob::Text(data) => data,
+                Blob::Text(data) => match content::sniff(&data) {
+                    Kind::Archive(_) => Vec::new(),
+                    kind => content::decode_owned(kind, data),
+                },
                 Blob::Skipped => Vec::new(),
             },
             None => Vec::new(),
@@ -433,8 +451,9 @@ impl GitRepo {
         Ok(entry.map(|entry| (entry.oid().to_owned(), entry.mode())))
     }
 
-    /// A file's content in a commit's tree, or `None` when the path is not a file there or the
-    /// blob is larger than `max_size` (read from its header, so it is never loaded).
+    /// A file's text in a commit's tree (decoded, see [`content::decode`]), or `None` when the
+    /// path is not a text file there or the blob is larger than `max_size` (read from its
+    /// header, so it is never loaded).
     pub fn file_at(&self, commit: ObjectId, path: &Path, max_size: u64) -> Result<Option<Vec<u8>>> {
         let Some((id, mode)) = self.entry_at(commit, path)? else {
             return Ok(None);
@@ -443,7 +462,10 @@ impl GitRepo {
             return Ok(None);
         }
         match Self::read_blob(&self.repo, id, max_size)? {
-            Blob::Text(data) => Ok(Some(data)),
+            Blob::Text(data) => match content::sniff(&data) {
+                Kind::Archive(_) => Ok(None),
+                kind => Ok(Some(content::decode_owned(kind, data))),
+            },
             Blob::Skipped => Ok(None),
         }
     }

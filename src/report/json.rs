@@ -44,6 +44,7 @@ pub fn write(
         "findings": findings,
         "stats": outcome.stats,
         "errors": errors,
+        "not_scanned": outcome.not_scanned,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

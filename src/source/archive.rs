@@ -87,7 +87,7 @@ impl fmt::Display for SkipReason {
         match self {
             SkipReason::EntryTooLarge(limit) => write!(
                 f,
-                "truncated: larger than the per-entry limit of {limit} bytes (scanned up to it)"
+                "truncated: larger than the per-entry limit of {limit} bytes; only that much was read"
             ),
             SkipReason::ExpandedTooLarge(limit) => write!(
                 f,
