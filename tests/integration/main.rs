@@ -3,6 +3,7 @@
 
 mod util;
 
+mod archives;
 mod audit;
 mod claude_code;
 mod config;
