@@ -1,6 +1,6 @@
 //! Archives and compressed files: zip (and the formats built on it: jar, war, apk, whl,
-//! nupkg, docx, ...), tar, gzip and bzip2, opened in memory and walked entry by entry, so a
-//! secret is found whatever file wraps it.
+//! nupkg, docx, ...), tar, gzip, bzip2, xz and zstd, opened in memory and walked entry by
+//! entry, so a secret is found whatever file wraps it.
 //!
 //! This is its own module because it is the one place where staunch runs a decompressor on
 //! content an attacker chose. Everything here is bounded:
@@ -15,7 +15,9 @@
 //!
 //! What a limit cut short, and every entry that could not be read (encrypted, an unsupported
 //! method, corrupt), is recorded in the [`Tally`], never dropped: the report says what was not
-//! scanned. The decompressing itself is the ecosystem's (`zip`, `tar`, `flate2`, `bzip2`).
+//! scanned. The decompressing itself is the ecosystem's, all pure Rust (`zip`, `tar`,
+//! `flate2`, `bzip2`, `lzma-rust2`, `ruzstd`). A decoder's own window (xz's dictionary,
+//! zstd's window) is capped too, at [`MAX_WINDOW`]: a header cannot make it reserve more.
 
 use std::cell::Cell;
 use std::fmt;
@@ -25,6 +27,10 @@ use serde::Serialize;
 
 use super::content::{self, Archive, Kind};
 use super::Fragment;
+
+/// The largest xz dictionary or zstd window a stream may ask for (xz -9 uses 64 MiB; zstd's
+/// reader refuses more than 100 MiB on its own).
+pub const MAX_WINDOW: u64 = 65 * 1024 * 1024;
 
 /// How far staunch goes into archives. The defaults are in README.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +233,15 @@ impl<R: Read> Read for Metered<'_, R> {
     }
 }
 
+/// ruzstd's reader with its errors as `std::io` ones.
+struct ZstdReader<R>(R);
+
+impl<R: ruzstd::io::Read> Read for ZstdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
 fn is_budget_spent(err: &io::Error) -> bool {
     err.get_ref().is_some_and(|inner| inner.is::<BudgetSpent>())
 }
@@ -248,6 +263,15 @@ impl Walk<'_> {
             Archive::Tar => self.tar(name, data, level),
             Archive::Gzip => self.stream(name, flate2::read::MultiGzDecoder::new(data), level),
             Archive::Bzip2 => self.stream(name, bzip2::read::MultiBzDecoder::new(data), level),
+            Archive::Xz => {
+                let limit_kib = (MAX_WINDOW / 1024 + 64) as u32;
+                let reader = lzma_rust2::XzReader::new_mem_limit(data, true, limit_kib);
+                self.stream(name, reader, level)
+            }
+            Archive::Zstd => match ruzstd::decoding::StreamingDecoder::new(data) {
+                Ok(reader) => self.stream(name, ZstdReader(reader), level),
+                Err(err) => Err(io::Error::other(err.to_string())),
+            },
         };
         if let Err(err) = result {
             self.failed(name, &err);
@@ -419,7 +443,7 @@ impl Walk<'_> {
 /// compression suffix (`dump.sql.gz` holds `dump.sql`), or the same name when it has none.
 fn inner_name(path: &str) -> &str {
     let last = path.rsplit(['/', '!']).next().unwrap_or(path);
-    for suffix in [".gz", ".gzip", ".bz2", ".bzip2"] {
+    for suffix in [".gz", ".gzip", ".bz2", ".bzip2", ".xz", ".zst", ".zstd"] {
         if let Some(stem) = last.strip_suffix(suffix).filter(|s| !s.is_empty()) {
             return stem;
         }
@@ -531,6 +555,29 @@ mod tests {
         let (seen, _) = walk("notes.bz2", bzip2(b"hello\n"), &Limits::default());
         assert_eq!(seen, vec![("notes.bz2!notes".into(), "hello\n".into())]);
         assert_eq!(inner_name("x!y/z"), "z");
+    }
+
+    #[test]
+    fn xz_and_zstd_streams() {
+        let mut xz =
+            lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
+        xz.write_all(&tar_of(&[("etc/app.ini", b"k = v\n")]))
+            .unwrap();
+        let xz = xz.finish().unwrap();
+        let (seen, _) = walk("conf.tar.xz", xz, &Limits::default());
+        assert_eq!(
+            seen,
+            vec![("conf.tar.xz!etc/app.ini".into(), "k = v\n".into())]
+        );
+        let zstd = ruzstd::encoding::compress_to_vec(
+            &b"hello zstd\n"[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let (seen, _) = walk("note.txt.zst", zstd, &Limits::default());
+        assert_eq!(
+            seen,
+            vec![("note.txt.zst!note.txt".into(), "hello zstd\n".into())]
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Archive {
     Tar,
     Gzip,
     Bzip2,
+    Xz,
+    Zstd,
 }
 
 impl Archive {
@@ -32,6 +34,8 @@ impl Archive {
             Archive::Tar => "tar",
             Archive::Gzip => "gzip",
             Archive::Bzip2 => "bzip2",
+            Archive::Xz => "xz",
+            Archive::Zstd => "zstd",
         }
     }
 }
@@ -122,6 +126,8 @@ fn archive_magic(data: &[u8]) -> Option<Archive> {
         {
             Some(Archive::Bzip2)
         }
+        [0xFD, b'7', b'z', b'X', b'Z', 0, ..] => Some(Archive::Xz),
+        [0x28, 0xB5, 0x2F, 0xFD, ..] => Some(Archive::Zstd),
         _ if is_tar(data) => Some(Archive::Tar),
         _ => None,
     }
@@ -339,6 +345,8 @@ mod tests {
         assert_eq!(sniff(b"\x1f\x8b\x08\0"), Kind::Archive(Archive::Gzip));
         assert_eq!(sniff(b"BZh91AY&SY\0\0"), Kind::Archive(Archive::Bzip2));
         assert_eq!(sniff(b"BZh9 is just text\n"), Kind::Text);
+        assert_eq!(sniff(b"\xfd7zXZ\0\0\x04"), Kind::Archive(Archive::Xz));
+        assert_eq!(sniff(b"\x28\xb5\x2f\xfd\x00"), Kind::Archive(Archive::Zstd));
         let mut tar = vec![0u8; 512];
         tar[257..263].copy_from_slice(b"ustar\0");
         assert_eq!(sniff(&tar), Kind::Archive(Archive::Tar));

@@ -1,5 +1,6 @@
 //! Encodings and containers on real temporary directories and repositories: UTF-16 and BOM
-//! files, jars, wheels, npm tarballs, `.tar.gz`, gzip and bzip2 files, nested archives, in a
+//! files, jars, wheels, npm tarballs, `.tar.gz`, gzip, bzip2, xz and zstd files, nested
+//! archives, in a
 //! directory scan, a staged commit, a range, pre-push and `--all`; and the bounds against
 //! hostile archives (bombs, deep nesting, encrypted entries). Every archive is built here, at
 //! run time, with the same crates staunch reads them with.
@@ -42,6 +43,17 @@ fn bzip2(data: &[u8]) -> Vec<u8> {
     let mut out = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
     out.write_all(data).unwrap();
     out.finish().unwrap()
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let options = lzma_rust2::XzOptions::with_preset(1);
+    let mut out = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+    out.write_all(data).unwrap();
+    out.finish().unwrap()
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
 }
 
 fn utf16le_with_bom(text: &str) -> Vec<u8> {
@@ -160,6 +172,16 @@ fn wrapped_secrets() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             bzip2(line.as_bytes()),
             "logs/app.log.bz2!app.log",
         ),
+        (
+            "backup/etc.tar.xz",
+            xz(&tar_of(&[("etc/app.ini", line.as_bytes())])),
+            "backup/etc.tar.xz!etc/app.ini",
+        ),
+        (
+            "cache/state.json.zst",
+            zstd(line.as_bytes()),
+            "cache/state.json.zst!state.json",
+        ),
     ]
 }
 
@@ -186,8 +208,8 @@ fn a_directory_scan_finds_the_secret_in_every_wrapper() {
     assert_eq!(code, 1, "{doc}");
     assert_eq!(paths(&doc), expected_paths(), "{doc}");
     let stats = &doc["stats"];
-    // jar, tar.gz, sql.gz, whl, tgz, tar and the zip in it, docx, bz2
-    assert_eq!(stats["archives"], 9, "{stats}");
+    // jar, tar.gz, sql.gz, whl, tgz, tar and the zip in it, docx, bz2, tar.xz, zst
+    assert_eq!(stats["archives"], 11, "{stats}");
     assert_eq!(stats["archive_entries_skipped"], 0);
     assert!(doc["not_scanned"].as_array().unwrap().is_empty());
 }

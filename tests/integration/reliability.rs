@@ -64,11 +64,13 @@ fn fuzz_regressions_archive() {
 /// checks: what the fuzzer does, in a bounded way that runs on stable in every `cargo test`.
 #[test]
 fn random_bytes_behind_archive_magic_numbers() {
-    let magics: [&[u8]; 5] = [
+    let magics: [&[u8]; 7] = [
         b"PK\x03\x04",
         b"PK\x05\x06",
         b"\x1f\x8b\x08",
         b"BZh91AY&SY",
+        b"\xfd7zXZ\0",
+        b"\x28\xb5\x2f\xfd",
         b"",
     ];
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
