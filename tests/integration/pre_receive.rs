@@ -252,3 +252,28 @@ fn the_server_keeps_an_audit_log_and_ignores_staunch_skip() {
     assert_eq!(lines[1]["metadata"]["pusher"], "alice");
     assert_eq!(lines[1]["metadata"]["locations"][0]["path"], "k.txt");
 }
+
+#[test]
+fn a_pushed_archive_is_opened_on_the_server() {
+    use std::io::Write;
+    let server = Server::new();
+    server.install_hook();
+    server.commit("README", "hello\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    let mut jar = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    jar.start_file(
+        "BOOT-INF/classes/application.properties",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    write!(jar, "aws.key={}\n", fake_aws_key()).unwrap();
+    server
+        .client
+        .write("lib/app.jar", jar.finish().unwrap().into_inner());
+    server.client.add("lib/app.jar");
+    server.client.commit("add the jar");
+    assert_rejected_for(
+        &server.push(&["origin", "main"], &[]),
+        "lib/app.jar!BOOT-INF/classes/application.properties:1",
+    );
+}
