@@ -266,7 +266,7 @@ fn a_pushed_archive_is_opened_on_the_server() {
         zip::write::SimpleFileOptions::default(),
     )
     .unwrap();
-    write!(jar, "aws.key={}\n", fake_aws_key()).unwrap();
+    writeln!(jar, "aws.key={}", fake_aws_key()).unwrap();
     server
         .client
         .write("lib/app.jar", jar.finish().unwrap().into_inner());
