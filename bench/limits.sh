@@ -4,7 +4,7 @@
 # not by the input.
 #
 # usage: bench/limits.sh [CASE...]     cases: big-file long-line nested-base64 many-files huge-blob
-#                                      many-findings
+#                                      many-findings zip-bomb nested-bomb many-entries text-bomb
 #                                      (default: all; about 10 minutes and 6 GiB of free disk)
 # environment:
 #   STAUNCH   staunch binary (default: target/release/staunch, built if missing)
@@ -251,7 +251,104 @@ EOF
   rm -rf "$d"
 }
 
-cases=${*:-big-file long-line nested-base64 many-files huge-blob many-findings}
+# Hostile archives, built with Python's zipfile/tarfile/gzip (never with staunch's own crates).
+case_zip_bomb() {
+  local d=$WORK/zip-bomb
+  mkdir -p "$d"
+  git -C "$d" init -q -b main
+  log "zip-bomb: deflating 1 GiB of zeros"
+  python3 - "$d" <<'EOF'
+import os, sys, zipfile
+with zipfile.ZipFile(os.path.join(sys.argv[1], "bomb.zip"), "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    with z.open("zeros.bin", "w", force_zip64=True) as f:
+        block = bytes(1 << 20)
+        for _ in range(1024):
+            f.write(block)
+with open(os.path.join(sys.argv[1], "real.env"), "w") as f:
+    f.write(f"aws_access_key_id = {os.environ['FAKE_KEY']}\n")
+EOF
+  measure "zip bomb: 1 GiB of zeros in $(du -k "$d/bomb.zip" | cut -f1) KB, directory" "$d" 1 scan .
+  git -C "$d" add -A
+  measure "zip bomb, staged" "$d" 1 scan --staged
+  git -C "$d" commit -q -m bomb
+  measure "zip bomb, history" "$d" 1 scan --all
+  rm -rf "$d"
+}
+
+case_nested_bomb() {
+  local d=$WORK/nested-bomb
+  mkdir -p "$d"
+  log "nested-bomb: 16 x 16 x 16 x 16 zips of 256 MiB of zeros, and 20 levels of one zip each"
+  python3 - "$d" <<'EOF'
+import io, os, sys, zipfile
+def zip_of(entries):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return out.getvalue()
+data = zip_of([("zeros.bin", bytes(256 << 20))])
+for level in range(4):
+    data = zip_of([(f"l{level}-{i}.zip", data) for i in range(16)])
+open(os.path.join(sys.argv[1], "42.zip"), "wb").write(data)
+data = zip_of([("k.env", f"aws_access_key_id = {os.environ['FAKE_KEY']}\n")])
+for level in range(20):
+    data = zip_of([(f"level{level}.zip", data)])
+open(os.path.join(sys.argv[1], "deep.zip"), "wb").write(data)
+EOF
+  measure "nested bomb: 16^4 x 256 MiB of zeros ($(du -k "$d/42.zip" | cut -f1) KB)" "$d" 0 scan 42.zip
+  measure "20 levels of nested zip (depth limit 3)" "$d" 0 scan deep.zip
+  measure "20 levels of nested zip, --archive-depth 25 (found)" "$d" 1 --archive-depth 25 scan deep.zip
+  rm -rf "$d"
+}
+
+case_many_entries() {
+  local d=$WORK/many-entries
+  mkdir -p "$d"
+  log "many-entries: a zip of 100 000 tiny entries"
+  python3 - "$d" <<'EOF'
+import os, sys, zipfile
+with zipfile.ZipFile(os.path.join(sys.argv[1], "many.zip"), "w", zipfile.ZIP_STORED) as z:
+    for i in range(100_000):
+        z.writestr(f"{i}", b"x\n")
+EOF
+  measure "zip of 100 000 entries ($(du -m "$d/many.zip" | cut -f1) MB), entry limit 10 000" "$d" 0 \
+    --max-file-size 100000000 scan many.zip
+  rm -rf "$d"
+}
+
+case_text_bomb() {
+  local d=$WORK/text-bomb
+  mkdir -p "$d"
+  log "text-bomb: a .tar.gz holding 2 x 1 GiB of keyword-dense text"
+  python3 - "$d" <<'EOF'
+import gzip, io, os, sys, tarfile
+line = b"password_hint = lookup('token', config.get('api')) # secret? no\n"
+size = (1 << 30) // len(line) * len(line)
+class Lines(io.RawIOBase):
+    def __init__(self):
+        self.left = size
+    def readable(self):
+        return True
+    def readinto(self, b):
+        n = min(len(b), self.left) // len(line) * len(line)
+        if n == 0:
+            return 0
+        b[:n] = line * (n // len(line))
+        self.left -= n
+        return n
+with gzip.open(os.path.join(sys.argv[1], "logs.tar.gz"), "wb", compresslevel=6) as gz:
+    with tarfile.open(fileobj=gz, mode="w|", format=tarfile.USTAR_FORMAT) as t:
+        for name in ("a.log", "b.log"):
+            info = tarfile.TarInfo(name)
+            info.size = size
+            t.addfile(info, io.BufferedReader(Lines(), 1 << 20))
+EOF
+  measure "tar.gz of 2 x 1 GiB of text ($(du -k "$d/logs.tar.gz" | cut -f1) KB)" "$d" 0 scan logs.tar.gz
+  rm -rf "$d"
+}
+
+cases=${*:-big-file long-line nested-base64 many-files huge-blob many-findings zip-bomb nested-bomb many-entries text-bomb}
 for c in $cases; do
   case $c in
     big-file) case_big_file ;;
@@ -260,6 +357,10 @@ for c in $cases; do
     many-files) case_many_files ;;
     huge-blob) case_huge_blob ;;
     many-findings) case_many_findings ;;
+    zip-bomb) case_zip_bomb ;;
+    nested-bomb) case_nested_bomb ;;
+    many-entries) case_many_entries ;;
+    text-bomb) case_text_bomb ;;
     *) die "unknown case $c" ;;
   esac
 done

@@ -178,3 +178,54 @@ fn memchr_iter(data: &[u8]) -> impl Iterator<Item = usize> + '_ {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Archive reading on arbitrary bytes, within small limits: no panic in any reader (a caught
+/// one is reported as "the archive reader failed"), every entry named under the archive, and
+/// what comes out bounded by the limits, whatever the input claims.
+pub fn archive(data: &[u8]) {
+    use staunch::source::archive::{expand, Limits, SkipReason, Tally};
+    use staunch::source::content::{sniff, Kind};
+    let Kind::Archive(format) = sniff(data) else {
+        return;
+    };
+    let limits = Limits {
+        depth: 3,
+        max_entry_size: 1 << 20,
+        max_expanded: 8 << 20,
+        max_entries: 500,
+    };
+    let fragment = Fragment::file("fuzz", data.to_vec());
+    let mut entries = 0u64;
+    let mut tally = Tally::default();
+    expand(
+        &fragment,
+        format,
+        &limits,
+        &mut |entry| {
+            entries += 1;
+            assert!(entry.path.starts_with("fuzz!"), "{}", entry.path);
+            assert!(entry.line_numbers.is_none());
+            // UTF-16 decoded to UTF-8 takes at most 3 bytes for every 2.
+            assert!(
+                entry.data.len() as u64 <= limits.max_entry_size / 2 * 3 + 3,
+                "{} bytes",
+                entry.data.len()
+            );
+            let result = builtin_matcher().scan_fragment(&entry);
+            check_positions(&entry.data, &result.findings);
+        },
+        &mut tally,
+    );
+    assert_eq!(entries, tally.entries);
+    assert!(entries <= limits.max_entries);
+    for skipped in &tally.skipped {
+        assert!(skipped.path.starts_with("fuzz"), "{}", skipped.path);
+        if let SkipReason::Unreadable(why) = &skipped.reason {
+            assert!(
+                !why.contains("reader failed"),
+                "a reader panicked on {}",
+                skipped.path
+            );
+        }
+    }
+}

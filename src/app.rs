@@ -282,6 +282,10 @@ fn scan_options(
         .max_file_size
         .or(settings.max_file_size)
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    options.archive = settings.archive.apply(options.archive);
+    if let Some(depth) = common.archive_depth {
+        options.archive.depth = depth;
+    }
     if let Some(path) = &settings.audit_log {
         crate::audit::use_configured_path(path)?;
     }
@@ -337,7 +341,11 @@ fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
             .read_to_end(&mut data)
             .map_err(|e| Error::io("<stdin>", e))?;
         let path = args.path.clone().unwrap_or_else(|| "<stdin>".to_string());
-        scan::scan_fragments(&matcher, vec![Fragment::file(path, data)])
+        scan::scan_fragments(
+            &matcher,
+            vec![Fragment::file(path, data)],
+            scan::NotText::Scan,
+        )
     } else {
         let roots = if args.paths.is_empty() {
             vec![PathBuf::from(".")]
@@ -363,13 +371,17 @@ pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
 fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let max_file_size = matcher.options().max_file_size;
-    let mut outcome = scan::scan_fragments(matcher, found.fragments);
+    let mut outcome = scan::scan_fragments(matcher, found.fragments, scan::NotText::Skip);
     outcome.stats.skipped += found.skipped;
     let mut unscannable = found.unscannable;
     for large in &found.large {
         let mut part = GitFragments::default();
         repo.read_large(large, max_file_size, &mut part)?;
-        outcome.merge(scan::scan_fragments(matcher, part.fragments));
+        outcome.merge(scan::scan_fragments(
+            matcher,
+            part.fragments,
+            scan::NotText::Skip,
+        ));
         outcome.stats.skipped += part.skipped;
         unscannable.extend(part.unscannable);
     }
@@ -460,7 +472,7 @@ fn scan_tracked(
     };
     let collector = scan::Collector::new(matcher.options().max_findings);
     let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
-        collector.scan(matcher, &fragment)
+        collector.scan(matcher, fragment)
     })?;
     Ok(collector.finish(skipped, started))
 }
@@ -564,16 +576,16 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
                 },
             )?;
             repo.for_each_blob(&found.placed, max_file_size, |fragment| {
-                collector.rescan(matcher, &fragment)
+                collector.rescan(matcher, fragment)
             })?;
-            for message in &found.messages {
+            for message in found.messages {
                 collector.rescan(matcher, message);
             }
             // Annotated tags, and blobs and trees a reference points at with no commit in
             // between: no commit's tree need hold those. A blob already placed at a commit is
             // not reported again; the others were counted in the pass over every blob.
             let extras = repo.ref_extras(max_file_size)?;
-            for message in &extras.tag_messages {
+            for message in extras.tag_messages {
                 collector.scan(matcher, message);
             }
             let placed: std::collections::HashSet<gix::ObjectId> =
@@ -585,7 +597,7 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
                     max_file_size,
                     &mut seen,
                     |id| placed.contains(id),
-                    |fragment| collector.rescan(matcher, &fragment),
+                    |fragment| collector.rescan(matcher, fragment),
                 )?;
             }
             Ok(found.skipped + extras.skipped)
@@ -635,6 +647,7 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         );
     }
     report_dropped(outcome);
+    print_not_scanned(outcome);
     let verdict = if !outcome.errors.is_empty() {
         Verdict::Failed
     } else if outcome.findings.iter().any(|f| f.blocks) || outcome.stats.dropped.blocking {
@@ -724,6 +737,28 @@ fn scan_for_baseline(matcher: &Matcher, roots: &[PathBuf], all: bool) -> Result<
 fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
     let text = serde_json::to_string_pretty(baseline).map_err(|e| Error::Usage(e.to_string()))?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+}
+
+/// Archive entries listed on stderr; the JSON report and the audit log list them all.
+const SHOWN_NOT_SCANNED: usize = 20;
+
+/// Says on stderr which archive entries a limit, encryption or corruption kept from being
+/// scanned in full. They do not change the exit code: like a file over the size limit, they
+/// are skipped on purpose and counted.
+fn print_not_scanned(outcome: &Outcome) {
+    for entry in outcome.not_scanned.iter().take(SHOWN_NOT_SCANNED) {
+        let line = format!("{}: {}", entry.path, entry.reason);
+        eprintln!(
+            "staunch: archive entry not scanned in full: {}",
+            crate::report::inert(&line)
+        );
+    }
+    if outcome.not_scanned.len() > SHOWN_NOT_SCANNED {
+        eprintln!(
+            "staunch: and {} more archive entries not scanned in full (--format json lists them)",
+            outcome.not_scanned.len() - SHOWN_NOT_SCANNED
+        );
+    }
 }
 
 fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
@@ -833,6 +868,10 @@ fn config_check(common: &Common) -> Result<Verdict> {
     let _ = writeln!(out, "fail_on_unscannable: {}", o.fail_on_unscannable);
     let _ = writeln!(out, "decode_depth: {}", o.decode_depth);
     let _ = writeln!(out, "min_base64_length: {}", o.min_base64_length);
+    let _ = writeln!(out, "archive_depth: {}", o.archive.depth);
+    let _ = writeln!(out, "archive_max_entry_size: {}", o.archive.max_entry_size);
+    let _ = writeln!(out, "archive_max_expanded_size: {}", o.archive.max_expanded);
+    let _ = writeln!(out, "archive_max_entries: {}", o.archive.max_entries);
     let _ = writeln!(out, "internal_domains: {:?}", o.internal_domains);
     let _ = writeln!(
         out,

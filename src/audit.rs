@@ -184,6 +184,35 @@ pub fn scan_finished(outcome: &Outcome, verdict: Verdict) -> Result<()> {
     metadata.insert("allowed".into(), json!(stats.allowed));
     metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
     metadata.insert("locations".into(), json!(listed));
+    if stats.archives > 0 || !outcome.not_scanned.is_empty() {
+        metadata.insert("archives".into(), json!(stats.archives));
+        metadata.insert("archive_entries".into(), json!(stats.archive_entries));
+        metadata.insert(
+            "archive_entries_skipped".into(),
+            json!(stats.archive_entries_skipped),
+        );
+        metadata.insert(
+            "archive_entries_encrypted".into(),
+            json!(stats.archive_entries_encrypted),
+        );
+        // What was not scanned, by path and reason; a reader's message is scrubbed like any
+        // other error text.
+        let not_scanned: Vec<Value> = outcome
+            .not_scanned
+            .iter()
+            .take(MAX_LISTED_FINDINGS)
+            .map(|entry| {
+                json!({
+                    "path": entry.path,
+                    "reason": scrub(&entry.reason.to_string()),
+                })
+            })
+            .collect();
+        metadata.insert("not_scanned".into(), json!(not_scanned));
+        if outcome.not_scanned.len() > MAX_LISTED_FINDINGS {
+            metadata.insert("not_scanned_truncated".into(), json!(true));
+        }
+    }
     if outcome.findings.len() > MAX_LISTED_FINDINGS {
         metadata.insert("locations_truncated".into(), json!(true));
     }

@@ -47,6 +47,10 @@ pub struct Common {
     /// Skip files larger than this many bytes (default 10 MiB)
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Open archives (zip, jar, tar, .tar.gz, ...) this many levels deep; 0 opens none
+    /// (default 3, or `[scan] archive_depth`)
+    #[arg(long, global = true, value_name = "N")]
+    pub archive_depth: Option<usize>,
     /// Report only findings that are not in this baseline (see `staunch baseline create`)
     #[arg(long, global = true, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -43,6 +43,38 @@ pub struct ScanSection {
     pub min_base64_length: Option<usize>,
     pub max_findings_per_file: Option<usize>,
     pub max_findings: Option<usize>,
+    /// Archive levels opened (0: none).
+    pub archive_depth: Option<usize>,
+    /// Bytes read of one archive entry.
+    pub archive_max_entry_size: Option<u64>,
+    /// Bytes the decompressors may produce for one file, nested archives included.
+    pub archive_max_expanded_size: Option<u64>,
+    /// Entries opened in one file, nested archives included.
+    pub archive_max_entries: Option<u64>,
+}
+
+/// The `[scan] archive_*` settings, each unset unless the file gives it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArchiveSettings {
+    pub depth: Option<usize>,
+    pub max_entry_size: Option<u64>,
+    pub max_expanded_size: Option<u64>,
+    pub max_entries: Option<u64>,
+}
+
+impl ArchiveSettings {
+    /// The limits these settings give over `defaults`.
+    pub fn apply(
+        &self,
+        defaults: crate::source::archive::Limits,
+    ) -> crate::source::archive::Limits {
+        crate::source::archive::Limits {
+            depth: self.depth.unwrap_or(defaults.depth),
+            max_entry_size: self.max_entry_size.unwrap_or(defaults.max_entry_size),
+            max_expanded: self.max_expanded_size.unwrap_or(defaults.max_expanded),
+            max_entries: self.max_entries.unwrap_or(defaults.max_entries),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -240,6 +272,7 @@ pub struct Settings {
     pub min_base64_length: Option<usize>,
     pub max_findings_per_file: Option<usize>,
     pub max_findings: Option<usize>,
+    pub archive: ArchiveSettings,
     pub internal_domains: Vec<String>,
     pub allow: Vec<Allow>,
     pub block: Option<Vec<Severity>>,
@@ -371,6 +404,28 @@ fn from_config(
         .filter(|r| !config.rules.disable.contains(&r.id))
         .filter(|r| config.rules.only.is_empty() || config.rules.only.contains(&r.id))
         .collect();
+    let scan = &config.scan;
+    for (key, value) in [
+        ("archive_max_entry_size", scan.archive_max_entry_size),
+        ("archive_max_expanded_size", scan.archive_max_expanded_size),
+        ("archive_max_entries", scan.archive_max_entries),
+    ] {
+        if value == Some(0) {
+            return Err(Error::Config {
+                file: file.to_string(),
+                message: format!(
+                    "[scan] {key} = 0 would open archives and read nothing; \
+                     to open no archives, set archive_depth = 0"
+                ),
+            });
+        }
+    }
+    let archive = ArchiveSettings {
+        depth: scan.archive_depth,
+        max_entry_size: scan.archive_max_entry_size,
+        max_expanded_size: scan.archive_max_expanded_size,
+        max_entries: scan.archive_max_entries,
+    };
     let mut allow = config
         .allow
         .iter()
@@ -384,6 +439,7 @@ fn from_config(
         min_base64_length: config.scan.min_base64_length,
         max_findings_per_file: config.scan.max_findings_per_file,
         max_findings: config.scan.max_findings,
+        archive,
         internal_domains: config.internal_domains,
         allow,
         block: config.policy.block,
@@ -447,6 +503,30 @@ mod tests {
         assert!(s.honour_inline_allows_in_range);
         let s = load_text("[policy]\nfail_on_unscannable = false\n").unwrap();
         assert!(!s.fail_on_unscannable);
+    }
+
+    #[test]
+    fn archive_settings_parse_and_zero_limits_are_refused() {
+        let s = load_text(
+            "[scan]\narchive_depth = 1\narchive_max_entry_size = 100\narchive_max_expanded_size = 1000\narchive_max_entries = 7\n",
+        )
+        .unwrap();
+        let limits = s.archive.apply(Default::default());
+        assert_eq!(limits.depth, 1);
+        assert_eq!(limits.max_entry_size, 100);
+        assert_eq!(limits.max_expanded, 1000);
+        assert_eq!(limits.max_entries, 7);
+        assert_eq!(
+            load_text("").unwrap().archive.apply(Default::default()),
+            crate::source::archive::Limits::default()
+        );
+        let err = load_text("[scan]\narchive_max_entries = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(".staunch.toml") && err.contains("archive_max_entries"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -179,6 +179,7 @@ pub fn load(
         min_base64_length: None,
         max_findings_per_file: None,
         max_findings: None,
+        archive: Default::default(),
         internal_domains: Vec::new(),
         allow,
         block: None,

@@ -59,6 +59,8 @@ pub struct ScanOptions {
     /// Whether content a change scan cannot scan fails the run (`[policy]
     /// fail_on_unscannable`), or is named and counted as skipped.
     pub fail_on_unscannable: bool,
+    /// How far archives are opened.
+    pub archive: crate::source::archive::Limits,
 }
 
 impl Default for ScanOptions {
@@ -84,6 +86,7 @@ impl Default for ScanOptions {
             max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
             max_findings: DEFAULT_MAX_FINDINGS,
             fail_on_unscannable: true,
+            archive: Default::default(),
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::finding::{Finding, Suppressed};
 use crate::matcher::{Dropped, FragmentResult, Matcher};
+use crate::source::archive::{self, SkippedEntry, Tally};
+use crate::source::content::{self, Kind};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
 
@@ -33,6 +35,23 @@ pub struct Stats {
     /// Findings over the per-file or per-run cap, counted but not reported.
     pub dropped: Dropped,
     pub duration_ms: u64,
+    /// Archives and compressed files opened, nested ones included.
+    pub archives: u64,
+    /// Entries of those archives scanned as text.
+    pub archive_entries: u64,
+    /// Archive entries not scanned in full because of a limit (listed in `not_scanned`).
+    pub archive_entries_skipped: u64,
+    /// Encrypted archive entries: not scanned (listed in `not_scanned`).
+    pub archive_entries_encrypted: u64,
+}
+
+impl Stats {
+    fn add_tally(&mut self, tally: &Tally) {
+        self.archives += tally.archives;
+        self.archive_entries += tally.entries;
+        self.archive_entries_skipped += tally.limited;
+        self.archive_entries_encrypted += tally.encrypted;
+    }
 }
 
 /// How many capped files an outcome names; the rest are only counted.
@@ -47,6 +66,10 @@ pub struct Outcome {
     pub stats: Stats,
     /// Per-file problems: reported, counted, and they make the exit code 2.
     pub errors: Vec<Error>,
+    /// Archive entries not scanned, or not in full (a limit, encryption, corruption), sorted
+    /// by path: reported on stderr and in the audit log; they do not change the exit code,
+    /// like files skipped for their size.
+    pub not_scanned: Vec<SkippedEntry>,
     /// Files whose findings went over the per-file cap, with how many were left out (the first
     /// few files only; `stats.dropped` counts them all).
     pub capped: Vec<(String, usize)>,
@@ -68,7 +91,13 @@ impl Outcome {
         s.allowed += o.allowed;
         s.allowed_by.add(o.allowed_by);
         s.dropped.add(o.dropped);
+        s.archives += o.archives;
+        s.archive_entries += o.archive_entries;
+        s.archive_entries_skipped += o.archive_entries_skipped;
+        s.archive_entries_encrypted += o.archive_entries_encrypted;
         self.errors.extend(other.errors);
+        self.not_scanned.extend(other.not_scanned);
+        self.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
         self.capped.extend(other.capped);
         self.capped.truncate(MAX_CAPPED_PATHS);
     }
@@ -101,9 +130,95 @@ enum FileResult {
         bytes: u64,
         is_message: bool,
         result: FragmentResult,
+        tally: Tally,
     },
     Skipped,
     Failed(Error),
+}
+
+/// What to do with a whole file that is neither text nor an archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotText {
+    /// Count it as skipped (files on disk, blobs).
+    Skip,
+    /// Scan its bytes anyway (standard input, which has always been scanned as given).
+    Scan,
+}
+
+/// The one way content reaches the matcher. A whole file is sniffed ([`content::sniff`]):
+/// text is scanned as UTF-8 (UTF-16 and byte order marks decoded, so lines and columns are
+/// the decoded text's), an archive is walked within `matcher.options().archive` and each of
+/// its text entries scanned, anything else is handled as `not_text` says. A fragment of
+/// added lines was cut from decoded text already and is scanned as it is.
+fn scan_content(matcher: &Matcher, fragment: Fragment, not_text: NotText) -> FileResult {
+    let bytes = fragment.data.len() as u64;
+    let is_message = fragment.is_message;
+    let mut tally = Tally::default();
+    // The fragment's path when its findings were capped, else nothing (no allocation per file).
+    let capped = |result: &FragmentResult, path: &str| {
+        (result.dropped.findings > 0).then(|| path.to_string())
+    };
+    if fragment.line_numbers.is_some() {
+        let result = matcher.scan_fragment(&fragment);
+        return FileResult::Scanned {
+            path: capped(&result, &fragment.path),
+            bytes,
+            is_message,
+            result,
+            tally,
+        };
+    }
+    let path;
+    let result = match content::sniff(&fragment.data) {
+        Kind::Text => {
+            let result = matcher.scan_fragment(&fragment);
+            path = capped(&result, &fragment.path);
+            result
+        }
+        Kind::Archive(format) if matcher.options().archive.depth > 0 => {
+            let mut result = FragmentResult::default();
+            archive::expand(
+                &fragment,
+                format,
+                &matcher.options().archive,
+                &mut |entry| absorb(&mut result, matcher.scan_fragment(&entry)),
+                &mut tally,
+            );
+            path = capped(&result, &fragment.path);
+            result
+        }
+        kind if kind.is_text() => {
+            let decoded = Fragment {
+                data: content::decode_owned(kind, fragment.data),
+                ..fragment
+            };
+            let result = matcher.scan_fragment(&decoded);
+            path = capped(&result, &decoded.path);
+            result
+        }
+        _ if not_text == NotText::Scan => {
+            let result = matcher.scan_fragment(&fragment);
+            path = capped(&result, &fragment.path);
+            result
+        }
+        _ => return FileResult::Skipped,
+    };
+    FileResult::Scanned {
+        path,
+        bytes,
+        is_message,
+        result,
+        tally,
+    }
+}
+
+/// Adds an archive entry's results to its archive's.
+fn absorb(into: &mut FragmentResult, result: FragmentResult) {
+    into.findings.extend(result.findings);
+    into.allowed += result.allowed;
+    into.allowed_by.add(result.allowed_by);
+    into.suppressed.extend(result.suppressed);
+    into.dropped.add(result.dropped);
 }
 
 /// Scans files on disk under `roots`.
@@ -114,20 +229,12 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     let results = Mutex::new(Vec::new());
     let walk_errors = files::for_each_file(roots, |path| {
         let result = match files::read(&path, max_file_size) {
-            Ok(FileContent::Text(data)) => {
-                let bytes = data.len() as u64;
+            Ok(FileContent::Data(data)) => {
                 let shown = path.to_string_lossy();
                 let shown = shown.strip_prefix("./").unwrap_or(&shown);
-                let fragment = Fragment::file(shown, data);
-                let result = matcher.scan_fragment(&fragment);
-                FileResult::Scanned {
-                    path: capped_path(&fragment, &result),
-                    bytes,
-                    result,
-                    is_message: false,
-                }
+                scan_content(matcher, Fragment::file(shown, data), NotText::Skip)
             }
-            Ok(FileContent::Binary | FileContent::TooLarge(_)) => FileResult::Skipped,
+            Ok(FileContent::TooLarge(_)) => FileResult::Skipped,
             Err(e) => FileResult::Failed(e),
         };
         results.lock().unwrap().push((path, result));
@@ -149,20 +256,13 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     outcome
 }
 
-/// Scans fragments already in memory (stdin, git blobs).
-pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>) -> Outcome {
+/// Scans fragments already in memory (stdin, git blobs); `not_text` says what becomes of a
+/// whole fragment that is neither text nor an archive.
+pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>, not_text: NotText) -> Outcome {
     let started = Instant::now();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
-        .map(|fragment| {
-            let result = matcher.scan_fragment(&fragment);
-            FileResult::Scanned {
-                path: capped_path(&fragment, &result),
-                bytes: fragment.data.len() as u64,
-                is_message: fragment.is_message,
-                result,
-            }
-        })
+        .map(|fragment| scan_content(matcher, fragment, not_text))
         .collect();
     let mut outcome = fold(results);
     outcome.cap(matcher.options().max_findings);
@@ -179,11 +279,13 @@ pub struct Collector {
     findings: std::sync::Mutex<Vec<Finding>>,
     suppressed: std::sync::Mutex<Vec<Suppressed>>,
     files: std::sync::atomic::AtomicU64,
-    bytes: std::sync::atomic::AtomicU64,
     messages: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
     allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
+    skipped: std::sync::atomic::AtomicU64,
+    tally: std::sync::Mutex<Tally>,
 }
 
 impl Collector {
@@ -199,23 +301,35 @@ impl Collector {
             allowed: Default::default(),
             allowed_by: Default::default(),
             found: Default::default(),
+            skipped: Default::default(),
+            tally: Default::default(),
         }
     }
 
-    pub fn scan(&self, matcher: &Matcher, fragment: &Fragment) {
+    /// Scans a blob's content as [`scan_content`] does (binary content is counted as skipped).
+    pub fn scan(&self, matcher: &Matcher, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        let mut result = matcher.scan_fragment(fragment);
-        if result.dropped.findings > 0 {
+        let scanned = scan_content(matcher, fragment, NotText::Skip);
+        let FileResult::Scanned {
+            path,
+            bytes,
+            is_message,
+            mut result,
+            tally,
+        } = scanned
+        else {
+            self.skipped.fetch_add(1, Relaxed);
+            return;
+        };
+        if let Some(path) = path {
             let mut dropped = self.dropped.lock().unwrap();
             dropped.0.add(result.dropped);
             if dropped.1.len() < MAX_CAPPED_PATHS {
-                dropped
-                    .1
-                    .push((fragment.path.clone(), result.dropped.findings));
+                dropped.1.push((path, result.dropped.findings));
             }
         }
-        self.count(fragment).fetch_add(1, Relaxed);
-        self.bytes.fetch_add(fragment.data.len() as u64, Relaxed);
+        self.counter(is_message).fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
         if result.allowed > 0 {
             self.allowed_by.lock().unwrap().add(result.allowed_by);
@@ -242,6 +356,9 @@ impl Collector {
             }
             findings.extend(result.findings);
         }
+        if tally.archives > 0 || !tally.skipped.is_empty() {
+            self.tally.lock().unwrap().add(tally);
+        }
     }
 
     /// Counts a blob of `bytes` that was looked at in full and holds nothing any rule reports.
@@ -259,8 +376,8 @@ impl Collector {
     }
 
     /// The counter a fragment is counted in: files, or messages.
-    fn count(&self, fragment: &Fragment) -> &std::sync::atomic::AtomicU64 {
-        if fragment.is_message {
+    fn counter(&self, is_message: bool) -> &std::sync::atomic::AtomicU64 {
+        if is_message {
             &self.messages
         } else {
             &self.files
@@ -271,9 +388,9 @@ impl Collector {
     /// [`Collector::note_scanned`] (or [`Collector::note_message`]): a history scan looks at
     /// every blob and message once, then scans the few that may hold a secret again with their
     /// path and commit.
-    pub fn rescan(&self, matcher: &Matcher, fragment: &Fragment) {
+    pub fn rescan(&self, matcher: &Matcher, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        self.count(fragment).fetch_sub(1, Relaxed);
+        self.counter(fragment.is_message).fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
         self.scan(matcher, fragment);
     }
@@ -295,30 +412,33 @@ impl Collector {
         let mut suppressed = self.suppressed.into_inner().unwrap();
         suppressed.sort();
         suppressed.dedup();
+        let tally = self.tally.into_inner().unwrap();
         let (dropped, capped) = self.dropped.into_inner().unwrap();
+        let mut stats = Stats {
+            files: self.files.into_inner(),
+            messages: self.messages.into_inner(),
+            dropped,
+            bytes: self.bytes.into_inner(),
+            skipped: skipped + self.skipped.into_inner(),
+            errors: 0,
+            allowed: self.allowed.into_inner(),
+            allowed_by: self.allowed_by.into_inner().unwrap(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Stats::default()
+        };
+        stats.add_tally(&tally);
+        let mut not_scanned = tally.skipped;
+        not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
+        not_scanned.dedup();
         Outcome {
             findings,
             suppressed,
-            stats: Stats {
-                files: self.files.into_inner(),
-                bytes: self.bytes.into_inner(),
-                messages: self.messages.into_inner(),
-                skipped,
-                errors: 0,
-                allowed: self.allowed.into_inner(),
-                allowed_by: self.allowed_by.into_inner().unwrap(),
-                dropped,
-                duration_ms: started.elapsed().as_millis() as u64,
-            },
+            stats,
             errors: Vec::new(),
+            not_scanned,
             capped,
         }
     }
-}
-
-/// The fragment's path when its findings were capped, else nothing (no allocation per file).
-fn capped_path(fragment: &Fragment, result: &FragmentResult) -> Option<String> {
-    (result.dropped.findings > 0).then(|| fragment.path.clone())
 }
 
 fn fold(results: Vec<FileResult>) -> Outcome {
@@ -330,10 +450,13 @@ fn fold(results: Vec<FileResult>) -> Outcome {
                 bytes,
                 is_message,
                 result,
+                tally,
             } => {
                 if let Some(path) = path {
                     outcome.note_dropped(&path, result.dropped);
                 }
+                outcome.stats.add_tally(&tally);
+                outcome.not_scanned.extend(tally.skipped);
                 outcome.stats.allowed_by.add(result.allowed_by);
                 if is_message {
                     outcome.stats.messages += 1;
@@ -356,6 +479,8 @@ fn fold(results: Vec<FileResult>) -> Outcome {
     outcome.findings.dedup();
     outcome.suppressed.sort();
     outcome.suppressed.dedup();
+    outcome.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
+    outcome.not_scanned.dedup();
     outcome
 }
 
@@ -370,15 +495,15 @@ mod tests {
         let matcher = Matcher::new(Vec::new(), Default::default());
         let message = Fragment::message(crate::source::COMMIT_MESSAGE, "c".into(), b"msg".to_vec());
         let file = Fragment::file("a.txt", b"file".to_vec());
-        let outcome = scan_fragments(&matcher, vec![message.clone(), file.clone()]);
+        let outcome = scan_fragments(&matcher, vec![message.clone(), file.clone()], NotText::Skip);
         let s = &outcome.stats;
         assert_eq!((s.files, s.messages, s.bytes), (1, 1, 7));
 
         let collector = Collector::new(usize::MAX);
         collector.note_message(3);
         collector.note_scanned(4);
-        collector.rescan(&matcher, &message);
-        collector.scan(&matcher, &file);
+        collector.rescan(&matcher, message);
+        collector.scan(&matcher, file);
         let s = collector.finish(0, Instant::now()).stats;
         assert_eq!((s.files, s.messages, s.bytes), (2, 1, 11));
     }

@@ -729,9 +729,17 @@ impl GitRepo {
         let skipped = AtomicU64::new(0);
         let found: Mutex<Vec<u32>> = Mutex::new(Vec::new());
         let judge = |number: u32, data: &[u8]| {
-            if data.len() as u64 > max_size || !scannable(data) {
+            let kind = content::sniff(data);
+            if data.len() as u64 > max_size {
                 skipped.fetch_add(1, Ordering::Relaxed);
-            } else if might_report(data) {
+            } else if let Kind::Archive(_) = kind {
+                // What an archive holds is only known once it is opened: it is always placed
+                // and scanned in full (`might_report` is asked only so the blob is counted).
+                might_report(data);
+                found.lock().unwrap().push(number);
+            } else if !kind.is_text() {
+                skipped.fetch_add(1, Ordering::Relaxed);
+            } else if might_report(&content::decode(kind, data)) {
                 found.lock().unwrap().push(number);
             }
         };

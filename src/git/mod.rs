@@ -12,20 +12,20 @@ use gix::odb::pack;
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
+use crate::source::content::{self, Kind};
 use crate::source::diff::added_lines;
-use crate::source::{is_binary, Fragment, COMMIT_MESSAGE, TAG_MESSAGE};
+use crate::source::{Fragment, COMMIT_MESSAGE, TAG_MESSAGE};
 
 mod history;
 mod long_paths;
 pub use history::{HistoryCandidates, PlacedBlob};
 
-/// Whether a blob is scanned: text, and not a Git LFS pointer (the content lives elsewhere).
+/// Whether a blob is scanned: text in an encoding staunch reads, or an archive; not binary and
+/// not a Git LFS pointer (the content lives elsewhere).
 fn scannable(data: &[u8]) -> bool {
-    !is_binary(data) && !data.starts_with(LFS_POINTER)
+    let kind = content::sniff(data);
+    kind.is_text() || matches!(kind, Kind::Archive(_))
 }
-
-/// Git LFS pointers stand in for content stored elsewhere; scanning them finds nothing.
-const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
 /// Bytes of decoded objects kept per repository handle (trees are re-read across commits).
 const OBJECT_CACHE: usize = 4 * 1024 * 1024;
@@ -205,8 +205,9 @@ impl GitRepo {
         self.repo.object_hash().len_in_hex()
     }
 
-    /// The content of a blob, unless it is too large, binary or an LFS pointer. The size is
-    /// read from the object header first, so a huge blob is never loaded.
+    /// The content of a blob as stored, unless it is too large, binary or an LFS pointer (see
+    /// [`scannable`]). The size is read from the object header first, so a huge blob is never
+    /// loaded.
     fn read_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
         let header = repo
             .find_header(id)
@@ -395,12 +396,12 @@ impl GitRepo {
         };
         // An old version too large to read here counts as empty: every line is scanned.
         let old = Self::old_version(repo, change.old, max_size)?;
-        Self::push_added(&change, commit, &old, &new, out);
+        Self::push_added(&change, commit, &old, new, out);
         Ok(())
     }
 
-    /// The text of the version a change replaces, or nothing when there is none, it is not
-    /// text or it is over `max_size` (then every line of the new version counts as added).
+    /// The decoded text of the version a change replaces, or nothing when there is none, it is
+    /// an archive or it is over `max_size` (then every line of the new version counts as added).
     fn old_version(
         repo: &gix::Repository,
         old: Option<ObjectId>,
@@ -408,22 +409,39 @@ impl GitRepo {
     ) -> Result<Vec<u8>> {
         Ok(match old {
             Some(id) => match Self::read_blob(repo, id, max_size)? {
-                Blob::Text(data) => data,
+                Blob::Text(data) => match content::sniff(&data) {
+                    Kind::Archive(_) => Vec::new(),
+                    kind => content::decode_owned(kind, data),
+                },
                 Blob::Skipped | Blob::TooLarge(_) => Vec::new(),
             },
             None => Vec::new(),
         })
     }
 
-    /// Adds the lines `new` adds to `old` as a fragment, if there are any.
+    /// Adds the lines `new` adds to `old` (decoded text) as a fragment, if there are any. An
+    /// archive has no lines to add: a new or changed one is scanned whole.
     fn push_added(
         change: &BlobChange,
         commit: Option<&str>,
         old: &[u8],
-        new: &[u8],
+        new: Vec<u8>,
         out: &mut GitFragments,
     ) {
-        let (data, numbers) = added_lines(old, new);
+        let kind = content::sniff(&new);
+        if let Kind::Archive(_) = kind {
+            out.fragments.push(Fragment {
+                path: change.path.to_str_lossy().into_owned(),
+                data: new,
+                commit: commit.map(str::to_string),
+                line_numbers: None,
+                is_message: false,
+            });
+            return;
+        }
+        // Both versions as decoded text, so added lines and their numbers are the text's.
+        let new = content::decode_owned(kind, new);
+        let (data, numbers) = added_lines(old, &new);
         if numbers.is_empty() {
             return;
         }
@@ -474,7 +492,7 @@ impl GitRepo {
             }
         };
         let old = Self::old_version(&self.repo, large.change.old, limit)?;
-        Self::push_added(&large.change, large.commit.as_deref(), &old, &new, out);
+        Self::push_added(&large.change, large.commit.as_deref(), &old, new, out);
         Ok(())
     }
 
@@ -581,8 +599,9 @@ impl GitRepo {
         Ok(entry.map(|entry| (entry.oid().to_owned(), entry.mode())))
     }
 
-    /// A file's content in a commit's tree, or `None` when the path is not a file there or the
-    /// blob is larger than `max_size` (read from its header, so it is never loaded).
+    /// A file's text in a commit's tree (decoded, see [`content::decode`]), or `None` when the
+    /// path is not a text file there or the blob is larger than `max_size` (read from its
+    /// header, so it is never loaded).
     pub fn file_at(&self, commit: ObjectId, path: &Path, max_size: u64) -> Result<Option<Vec<u8>>> {
         let Some((id, mode)) = self.entry_at(commit, path)? else {
             return Ok(None);
@@ -591,7 +610,10 @@ impl GitRepo {
             return Ok(None);
         }
         match Self::read_blob(&self.repo, id, max_size)? {
-            Blob::Text(data) => Ok(Some(data)),
+            Blob::Text(data) => match content::sniff(&data) {
+                Kind::Archive(_) => Ok(None),
+                kind => Ok(Some(content::decode_owned(kind, data))),
+            },
             Blob::Skipped | Blob::TooLarge(_) => Ok(None),
         }
     }

@@ -86,6 +86,17 @@ pub fn write(
         s.errors,
         s.duration_ms
     );
+    // Only scans that met an archive say so: other summaries stay as they were.
+    let summary = if s.archives > 0 || !outcome.not_scanned.is_empty() {
+        format!(
+            "{summary}; {} archive(s) opened, {} entries scanned, {} not scanned in full",
+            s.archives,
+            s.archive_entries,
+            outcome.not_scanned.len()
+        )
+    } else {
+        summary
+    };
     if outcome.findings.is_empty() && outcome.errors.is_empty() && s.dropped.findings == 0 {
         writeln!(out, "{}", paint(summary, |s| s.green().to_string()))
     } else {

@@ -40,6 +40,7 @@ pub fn write(
         "findings": STREAMED_ARRAY,
         "stats": outcome.stats,
         "errors": errors,
+        "not_scanned": outcome.not_scanned,
     });
     write_streamed(out, &doc, findings)?;
     writeln!(out)

@@ -1,5 +1,6 @@
 //! Files as they are on disk: walks directories with the `ignore` crate (honouring .gitignore,
-//! skipping `.git`) and reads each file that is small enough and not binary.
+//! skipping `.git`) and reads each file that is small enough; what the bytes are is decided
+//! by the scan (`crate::source::content`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -76,12 +77,11 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
 
 /// What reading one file gave.
 pub enum FileContent {
-    Text(Vec<u8>),
+    Data(Vec<u8>),
     TooLarge(u64),
-    Binary,
 }
 
-/// Reads a file unless it is over `max_size` (checked before reading) or binary. The file is
+/// Reads a file unless it is over `max_size` (checked before reading). The file is
 /// opened once and sized from the open handle: one path lookup per file, not three.
 pub fn read(path: &Path, max_size: u64) -> Result<FileContent, Error> {
     use std::io::Read;
@@ -111,8 +111,5 @@ pub fn read(path: &Path, max_size: u64) -> Result<FileContent, Error> {
             return Ok(FileContent::TooLarge(data.len() as u64));
         }
     }
-    if super::is_binary(&data) {
-        return Ok(FileContent::Binary);
-    }
-    Ok(FileContent::Text(data))
+    Ok(FileContent::Data(data))
 }

@@ -1,6 +1,8 @@
 //! Sources turn what is about to leave (files on disk, staged changes, commits, stdin) into
 //! fragments: bytes with a path, and for partial content the file line of each fragment line.
 
+pub mod archive;
+pub mod content;
 pub mod diff;
 pub mod files;
 
@@ -63,7 +65,4 @@ impl Fragment {
     }
 }
 
-/// Content that is not text: a NUL byte in the first 8 KiB, as git and ripgrep decide.
-pub fn is_binary(data: &[u8]) -> bool {
-    memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
-}
+pub use content::is_binary;

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod archives;
 mod audit;
 mod bounds;
 mod claude_code;

@@ -355,3 +355,28 @@ fn a_blob_too_large_to_scan_rejects_the_push_naming_it() {
     );
     assert!(text(&out).contains("dump.sql"), "{}", text(&out));
 }
+
+#[test]
+fn a_pushed_archive_is_opened_on_the_server() {
+    use std::io::Write;
+    let server = Server::new();
+    server.install_hook();
+    server.commit("README", "hello\n");
+    assert_accepted(&server.push(&["-q", "origin", "main"], &[]));
+    let mut jar = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    jar.start_file(
+        "BOOT-INF/classes/application.properties",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    writeln!(jar, "aws.key={}", fake_aws_key()).unwrap();
+    server
+        .client
+        .write("lib/app.jar", jar.finish().unwrap().into_inner());
+    server.client.add("lib/app.jar");
+    server.client.commit("add the jar");
+    assert_rejected_for(
+        &server.push(&["origin", "main"], &[]),
+        "lib/app.jar!BOOT-INF/classes/application.properties:1",
+    );
+}

@@ -55,6 +55,43 @@ fn fuzz_regressions_added_lines() {
     replay("added_lines", oracles::added_lines_mapping);
 }
 
+#[test]
+fn fuzz_regressions_archive() {
+    replay("archive", oracles::archive);
+}
+
+/// Random bytes behind each archive format's magic number, through the archive target's
+/// checks: what the fuzzer does, in a bounded way that runs on stable in every `cargo test`.
+#[test]
+fn random_bytes_behind_archive_magic_numbers() {
+    let magics: [&[u8]; 7] = [
+        b"PK\x03\x04",
+        b"PK\x05\x06",
+        b"\x1f\x8b\x08",
+        b"BZh91AY&SY",
+        b"\xfd7zXZ\0",
+        b"\x28\xb5\x2f\xfd",
+        b"",
+    ];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..2000 {
+        let magic = magics[round % magics.len()];
+        let len = (next() % 2048) as usize;
+        let mut data: Vec<u8> = magic.to_vec();
+        data.extend((0..len).map(|_| next() as u8));
+        if magic.is_empty() && data.len() > 262 {
+            data[257..262].copy_from_slice(b"ustar");
+        }
+        oracles::archive(&data);
+    }
+}
+
 /// Scans `data` with the built-in rules and checks it takes well under `limit`: work must
 /// grow with the input, not with the input times the number of matches. The findings cap is
 /// lifted, so the matches are all kept and the test measures what they cost.
