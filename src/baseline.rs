@@ -1,6 +1,6 @@
 //! Baselines: the findings a repository already had when it adopted staunch, recorded by
-//! fingerprint (rule id, path, SHA-256 of the secret; never the secret) so that only new findings
-//! block. A fingerprint has no line number, so moving code around does not resurrect an entry.
+//! fingerprint (rule id, path and a slow hash of the secret, see `finding::fingerprint`; never the
+//! secret) so that only new findings block. A fingerprint has no line number, so moving code around does not resurrect an entry.
 //! `.gitleaksignore` files are read as baselines too.
 
 use std::collections::HashSet;
