@@ -145,7 +145,8 @@ pub struct ScanArgs {
     /// Scan what the next commit would add (the index against HEAD)
     #[arg(long, conflicts_with_all = ["paths", "range", "all", "stdin"])]
     pub staged: bool,
-    /// Scan the commits in a range, e.g. origin/main..HEAD
+    /// Scan the commits in a range, e.g. origin/main..HEAD (A...B: allow state read from the
+    /// merge base, as a pull request compares)
     #[arg(long, value_name = "A..B", conflicts_with_all = ["paths", "all", "stdin"])]
     pub range: Option<String>,
     /// Scan every blob reachable from every ref

@@ -534,15 +534,32 @@ impl GitRepo {
         Ok(commits)
     }
 
-    /// `A..B`: the base commit A and the commits in B not in A.
+    /// `A..B`: the base commit A and the commits in B not in A. `A...B` (what a pull request
+    /// shows) takes the merge base of A and B as the base instead: the commits are the same,
+    /// but the allow state is read from where the branch left A, not from A's newer commits.
     pub fn range(&self, spec: &str) -> Result<(ObjectId, Vec<ObjectId>)> {
-        let (from, to) = spec
-            .split_once("..")
-            .filter(|(_, to)| !to.starts_with('.'))
-            .ok_or_else(|| Error::Usage(format!("--range wants A..B, got {spec:?}")))?;
+        let usage = || Error::Usage(format!("--range wants A..B or A...B, got {spec:?}"));
+        let (from, to, merge_base) = match spec.split_once("...") {
+            Some((from, to)) => (from, to, true),
+            None => {
+                let (from, to) = spec.split_once("..").ok_or_else(usage)?;
+                (from, to, false)
+            }
+        };
+        if to.starts_with('.') {
+            return Err(usage());
+        }
         let to = self.resolve_commit(if to.is_empty() { "HEAD" } else { to })?;
         let from = self.resolve_commit(if from.is_empty() { "HEAD" } else { from })?;
-        Ok((from, self.commits_between(&[to], &[from])?))
+        let base = if merge_base {
+            self.repo
+                .merge_base(from, to)
+                .map_err(|e| git_error(format!("merge base of {spec:?}"), e))?
+                .detach()
+        } else {
+            from
+        };
+        Ok((base, self.commits_between(&[to], &[from])?))
     }
 
     /// Tips of remote-tracking branches (of `remote`, or of every remote): what the other side

@@ -329,3 +329,40 @@ fn validate_sarif(repo: &TestRepo, report: &[u8]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_three_dot_range_reads_the_allow_state_from_the_merge_base() {
+    let repo = TestRepo::git_init();
+    repo.write("README.md", "hi\n");
+    repo.add(".");
+    let fork = repo.commit("base");
+    // The pull request branches off here and adds a secret.
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo.write("deploy/app.env", format!("AWS={}\n", fake_aws_key()));
+    repo.add(".");
+    repo.commit("add a deploy config");
+    // Meanwhile main gains an allow entry for that path.
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(
+        ".staunch.toml",
+        "[[allow]]\ndescription = \"deploy\"\npaths = [\"deploy/**\"]\n",
+    );
+    repo.add(".");
+    repo.commit("allow deploy");
+    repo.git(&["checkout", "-q", "pr"]);
+
+    // Two dots read main's newer config; three dots what the branch started from.
+    let (code, doc) = repo.json(&["scan", "--range", "main..pr"]);
+    assert_eq!((code, allowed_by(&doc, "config")), (0, 1), "{doc}");
+    let (code, doc) = repo.json(&["scan", "--range", "main...pr"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "deploy/app.env".into(), 1)]
+    );
+    // The same commits either way, and the merge base is the fork point.
+    let (_, doc) = repo.json(&["scan", "--range", &format!("{fork}...pr")]);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "{doc}");
+    let out = repo.run(&["scan", "--range", "main....pr"], None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
