@@ -107,27 +107,33 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
             let tip = repo.resolve(&to)?;
             let to = repo.resolve_commit(&to)?;
             let hidden = if from.is_empty() || is_zero_id(&from) {
-                repo.remote_tips(remote)?
+                repo.remote_tips(None)?
             } else {
                 vec![repo.resolve_commit(&from)?]
             };
             (repo.commits_between(&[to], &hidden)?, vec![tip])
         } else if let Ok(local) = std::env::var("PRE_COMMIT_LOCAL_BRANCH") {
             // The framework gives no range for a branch new to the remote (and has already
-            // consumed git's stdin): push what none of the remote's tracking branches holds.
-            let name = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
+            // consumed git's stdin): push what no remote-tracking branch holds.
             let tip = repo.resolve(&local)?;
             let to = repo.resolve_commit(&local)?;
-            let hidden = repo.remote_tips(name.as_deref().or(remote))?;
+            let hidden = repo.remote_tips(None)?;
             (repo.commits_between(&[to], &hidden)?, vec![tip])
         } else {
             let mut input = String::new();
             std::io::stdin()
                 .read_to_string(&mut input)
                 .map_err(|e| Error::io("<stdin>", e))?;
-            push_commits(&repo, &parse_push_lines(&input)?, remote)?
+            push_commits(&repo, &parse_push_lines(&input)?)?
         };
         let outcome = scan_commits(&matcher, &repo, &commits, &tips)?;
+        eprintln!(
+            "staunch: push{}: {} new commit(s) scanned",
+            remote
+                .map(|r| format!(" to {}", crate::report::inert(r)))
+                .unwrap_or_default(),
+            commits.len()
+        );
         finish(common, &outcome)
     };
     let verdict = run().map_err(|e| blocked_on_error(e, "push"))?;
@@ -145,7 +151,6 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
 fn push_commits(
     repo: &GitRepo,
     refs: &[PushedRef],
-    remote: Option<&str>,
 ) -> Result<(Vec<gix::ObjectId>, Vec<gix::ObjectId>)> {
     let hash_len = repo.object_hash_len();
     let mut all = Vec::new();
@@ -171,10 +176,12 @@ fn push_commits(
         {
             vec![repo.resolve_commit(&pushed.remote_oid)?]
         } else {
-            // A new branch, or a remote tip we do not have: what none of the remote's
-            // tracking branches already holds.
+            // A new branch, or a remote tip we do not have: what no remote-tracking branch
+            // of any remote already holds. Pushing a branch of a clone to a fork or to an
+            // empty repository sends only its own commits in effect: the rest came from
+            // somewhere, and was scanned when it left.
             if remote_tips.is_none() {
-                remote_tips = Some(repo.remote_tips(remote)?);
+                remote_tips = Some(repo.remote_tips(None)?);
             }
             remote_tips.clone().unwrap_or_default()
         };
