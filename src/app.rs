@@ -525,13 +525,65 @@ pub fn scan_commits(
     commits: &[gix::ObjectId],
     tips: &[gix::ObjectId],
 ) -> Result<Outcome> {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     let started = std::time::Instant::now();
     let max_file_size = matcher.options().max_file_size;
-    let mut changed = repo.commit_fragments(commits, max_file_size)?;
-    changed.absorb(repo.tag_messages(tips, max_file_size)?);
-    let mut outcome = scan_change(matcher, repo, changed)?;
+    let read = AtomicU64::new(0);
+    let total = commits.len();
+    let mut outcome = with_progress(
+        || match read.load(Relaxed) as usize {
+            n if n < total => format!("{n}/{total} commits read"),
+            _ => format!("{total} commits read, scanning what they add"),
+        },
+        || -> Result<Outcome> {
+            let mut changed = repo.commit_fragments(commits, max_file_size, &read)?;
+            changed.absorb(repo.tag_messages(tips, max_file_size)?);
+            scan_change(matcher, repo, changed)
+        },
+    )?;
+    if !outcome.findings.is_empty() || !outcome.suppressed.is_empty() {
+        let order: std::collections::HashMap<String, usize> = repo
+            .parents_first(commits)?
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.to_string(), i))
+            .collect();
+        group_by_secret(&mut outcome, &|commit: &str| {
+            order.get(commit).copied().unwrap_or(usize::MAX)
+        });
+    }
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
+}
+
+/// Runs `work`; if it takes more than a moment and stderr is a terminal, shows `status` on one
+/// line meanwhile, and clears it at the end. Hooks run with git's terminal, so a long push scan
+/// says what it is doing instead of looking hung.
+fn with_progress<R>(status: impl Fn() -> String + Sync, work: impl FnOnce() -> R) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            while !done.load(Relaxed) {
+                if started.elapsed() >= std::time::Duration::from_millis(300) {
+                    eprint!("\rstaunch: {}  ", status());
+                    shown = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if shown {
+                eprint!("\r\x1b[K");
+            }
+        });
+        let result = work();
+        done.store(true, Relaxed);
+        result
+    })
 }
 
 /// Every unique blob of the whole history, once; progress on a terminal.
@@ -600,12 +652,122 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
                     |fragment| collector.rescan(matcher, fragment),
                 )?;
             }
-            Ok(found.skipped + extras.skipped)
+            Ok((found.skipped + extras.skipped, found.placed, found.commits))
         })();
         done.store(true, Relaxed);
         result
     })?;
-    Ok(collector.finish(skipped, started))
+    let (skipped, placed, commits) = skipped;
+    let mut outcome = collector.finish(skipped, started);
+    at_branch_tips(matcher, &repo, &placed, &mut outcome)?;
+    let order: std::collections::HashMap<gix::ObjectId, usize> =
+        commits.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    group_by_secret(&mut outcome, &|commit: &str| {
+        gix::ObjectId::from_hex(commit.as_bytes())
+            .ok()
+            .and_then(|id| order.get(&id).copied())
+            .unwrap_or(usize::MAX)
+    });
+    outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(outcome)
+}
+
+/// One finding per (rule, path, secret), at the earliest commit by `order`.
+fn group_by_secret(outcome: &mut Outcome, order: &dyn Fn(&str) -> usize) {
+    outcome.findings =
+        crate::grouping::group_findings(std::mem::take(&mut outcome.findings), order);
+    outcome.suppressed =
+        crate::grouping::group_suppressed(std::mem::take(&mut outcome.suppressed), order);
+}
+
+/// What the branch tips still hold of a history's findings. Each finding of a blob learns the
+/// branches whose tip has that blob at its path (`present_in`). A tip that has such a blob at
+/// another path (the file was renamed or copied since) has it scanned there too, at the commit
+/// where it arrived on that branch: the history scan read the blob only at its first path, and
+/// the current name is where a reader, and a baseline, meet it now.
+fn at_branch_tips(
+    matcher: &Matcher,
+    repo: &GitRepo,
+    placed: &[crate::git::PlacedBlob],
+    outcome: &mut Outcome,
+) -> Result<()> {
+    use std::collections::{BTreeSet, HashMap, HashSet};
+    let mut blob_at: HashMap<(String, String), gix::ObjectId> = placed
+        .iter()
+        .map(|p| ((p.commit.clone(), p.path.to_string()), p.blob))
+        .collect();
+    let blob_of = |blob_at: &HashMap<(String, String), gix::ObjectId>,
+                   f: &crate::finding::Finding| {
+        f.commit
+            .as_ref()
+            .and_then(|c| blob_at.get(&(c.clone(), f.path.clone())).copied())
+    };
+    let wanted: HashSet<gix::ObjectId> = outcome
+        .findings
+        .iter()
+        .chain(outcome.suppressed.iter().map(|s| &s.finding))
+        .filter_map(|f| blob_of(&blob_at, f))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    // (blob, path) -> the branches whose tip has that blob at that path.
+    let mut present: HashMap<(gix::ObjectId, String), BTreeSet<String>> = HashMap::new();
+    let mut tip_of: HashMap<(gix::ObjectId, String), gix::ObjectId> = HashMap::new();
+    let mut files_at: HashMap<gix::ObjectId, Vec<(gix::bstr::BString, gix::ObjectId)>> =
+        HashMap::new();
+    for tip in repo.branch_tips()? {
+        let files = match files_at.entry(tip.commit) {
+            std::collections::hash_map::Entry::Occupied(held) => held.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(repo.files_holding(tip.commit, &wanted)?)
+            }
+        };
+        for (path, blob) in files.iter() {
+            let key = (*blob, path.to_string());
+            tip_of.entry(key.clone()).or_insert(tip.commit);
+            present.entry(key).or_default().insert(tip.name.clone());
+        }
+    }
+    let placed_at: HashSet<(gix::ObjectId, String)> = placed
+        .iter()
+        .map(|p| (p.blob, p.path.to_string()))
+        .collect();
+    let mut moved = Vec::new();
+    for ((blob, path), tip) in &tip_of {
+        if placed_at.contains(&(*blob, path.clone())) {
+            continue;
+        }
+        let path = gix::bstr::BString::from(path.as_str());
+        let commit = repo.arrived_at(*tip, &path, *blob)?.to_string();
+        blob_at.insert((commit.clone(), path.to_string()), *blob);
+        moved.push(crate::git::PlacedBlob {
+            blob: *blob,
+            commit,
+            path,
+        });
+    }
+    if !moved.is_empty() {
+        moved.sort_by(|a, b| (&a.commit, &a.path).cmp(&(&b.commit, &b.path)));
+        let collector = scan::Collector::new(matcher.options().max_findings);
+        let skipped = repo.for_each_blob(&moved, matcher.options().max_file_size, |fragment| {
+            collector.scan(matcher, fragment)
+        })?;
+        outcome.merge(collector.finish(skipped, std::time::Instant::now()));
+    }
+    for f in &mut outcome.findings {
+        if let Some(blob) = blob_of(&blob_at, f) {
+            let names = present
+                .get(&(blob, f.path.clone()))
+                .map(|names| names.iter().cloned().collect())
+                .unwrap_or_default();
+            f.history = Some(crate::finding::History {
+                present_in: Some(names),
+                ..Default::default()
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Writes the report and the per-file errors, and turns the outcome into a verdict.
@@ -672,6 +834,7 @@ fn load_baseline(options: &mut ScanOptions, baseline: Baseline, source: String) 
         options.legacy_baseline = baseline.fingerprints();
     } else {
         options.baseline = baseline.fingerprints();
+        options.baseline_anywhere = baseline.secret_fingerprints();
     }
     options.baseline_source = source;
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::finding::{legacy_fingerprint, Finding, FINGERPRINT_SCHEME};
+use crate::finding::{legacy_fingerprint, secret_fingerprint, Finding, FINGERPRINT_SCHEME};
 
 /// The default baseline file name at the repository root.
 pub const BASELINE_FILE: &str = ".staunch-baseline.json";
@@ -29,7 +29,14 @@ pub struct Baseline {
 pub struct BaselineEntry {
     pub fingerprint: String,
     pub rule_id: String,
+    /// Where the finding was when it was recorded: for a person reviewing the baseline. The
+    /// entry matches its secret at another path too, through `secret_fingerprint`.
     pub path: String,
+    /// The fingerprint of rule and secret alone (`finding::secret_fingerprint`): a renamed or
+    /// copied file keeps the acknowledged secret acknowledged. Entries written before it
+    /// existed match at their path only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_fingerprint: Option<String>,
 }
 
 impl Baseline {
@@ -40,6 +47,7 @@ impl Baseline {
                 fingerprint: f.fingerprint.clone(),
                 rule_id: f.rule_id.clone(),
                 path: f.path.clone(),
+                secret_fingerprint: Some(secret_fingerprint(&f.rule_id, f.category, &f.secret)),
             })
             .collect();
         entries.sort_by(|a, b| {
@@ -109,6 +117,14 @@ impl Baseline {
             .map(|e| e.fingerprint.clone())
             .collect()
     }
+
+    /// The entries' fingerprints of rule and secret alone, for findings at another path.
+    pub fn secret_fingerprints(&self) -> HashSet<String> {
+        self.findings
+            .iter()
+            .filter_map(|e| e.secret_fingerprint.clone())
+            .collect()
+    }
 }
 
 /// One `.gitleaksignore` line: `[commit:]path:rule-id:line`. The rule ids differ between tools,
@@ -145,6 +161,7 @@ pub fn parse_gitleaksignore(text: &str) -> HashSet<(Option<String>, String, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Category;
 
     fn finding(rule: &str, path: &str, secret: &[u8]) -> Finding {
         Finding {
@@ -167,6 +184,7 @@ mod tests {
             blocks: true,
             decoded: Vec::new(),
             allowed_by_change: None,
+            history: None,
         }
     }
 
@@ -180,11 +198,13 @@ mod tests {
                     fingerprint: legacy_fingerprint("generic-password", "app.env", b"hunter22"),
                     rule_id: "generic-password".into(),
                     path: "app.env".into(),
+                    secret_fingerprint: None,
                 },
                 BaselineEntry {
                     fingerprint: legacy_fingerprint("generic-password", "gone.env", b"x"),
                     rule_id: "generic-password".into(),
                     path: "gone.env".into(),
+                    secret_fingerprint: None,
                 },
             ],
         };
@@ -194,6 +214,20 @@ mod tests {
         assert_eq!(new.findings[0].fingerprint, present.fingerprint);
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].path, "gone.env");
+    }
+
+    #[test]
+    fn an_entry_matches_its_secret_at_another_path_by_its_secret_fingerprint() {
+        let recorded = finding("generic-password", "old-name.env", b"hunter22");
+        let baseline = Baseline::from_findings(std::slice::from_ref(&recorded));
+        let renamed = secret_fingerprint("generic-password", Category::Credential, b"hunter22");
+        assert!(baseline.secret_fingerprints().contains(&renamed));
+        // The path-bound fingerprint stays what it was: old readers match by it alone.
+        assert!(baseline.fingerprints().contains(&recorded.fingerprint));
+        let other = secret_fingerprint("generic-password", Category::Credential, b"hunter23");
+        assert!(!baseline.secret_fingerprints().contains(&other));
+        let other_rule = secret_fingerprint("generic-secret", Category::Credential, b"hunter22");
+        assert!(!baseline.secret_fingerprints().contains(&other_rule));
     }
 
     #[test]

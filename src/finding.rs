@@ -29,6 +29,24 @@ pub struct Finding {
     /// not honoured because the change being scanned added it: a range scan reports such
     /// findings, marked, so a reviewer sees that the change tried to allow its own secret.
     pub allowed_by_change: Option<String>,
+    /// Set by scans of commits (`--all`, `--range`, the push hooks), which report a secret once
+    /// for all the commits that hold it (see `grouping`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
+}
+
+/// Where else in a history the secret of a finding is: the finding itself is at the commit
+/// that introduced it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct History {
+    /// How many commits introduced a version of the file that holds the secret (each blob
+    /// version is counted at the commit that introduced it).
+    pub occurrences: u64,
+    /// The latest of those commits.
+    pub last_commit: Option<String>,
+    /// `--all` only: the branches whose tip still holds the secret at this path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub present_in: Option<Vec<String>>,
 }
 
 /// The allow mechanisms, as reports name them.
@@ -81,6 +99,22 @@ pub fn fingerprint(rule_id: &str, path: &str, category: Category, secret: &[u8])
         .chain_update([0])
         .chain_update(path.as_bytes())
         .finalize();
+    salted_fingerprint(&salt, category, secret)
+}
+
+/// A fingerprint of the rule and the secret alone, salted by the rule id only: what a baseline
+/// keeps beside [`fingerprint`] so that an entry still matches its secret after the file is
+/// renamed or copied. (A dictionary then serves every finding of one rule, not of one rule and
+/// path: still an hour of CPU per ten million guesses.)
+pub fn secret_fingerprint(rule_id: &str, category: Category, secret: &[u8]) -> String {
+    let salt = Sha256::new()
+        .chain_update(b"staunch fingerprint v2, any path\0")
+        .chain_update(rule_id.as_bytes())
+        .finalize();
+    salted_fingerprint(&salt, category, secret)
+}
+
+fn salted_fingerprint(salt: &[u8], category: Category, secret: &[u8]) -> String {
     let digest: [u8; 16] = match category {
         Category::Credential | Category::ConnectionString => slow_hash(secret, &salt[..16]),
         Category::PrivateIp | Category::InternalUrl => {

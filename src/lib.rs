@@ -19,6 +19,7 @@ pub mod filters;
 pub mod finding;
 pub mod git;
 pub mod gitleaks;
+pub mod grouping;
 pub mod hooks;
 pub mod install;
 pub mod keywords;

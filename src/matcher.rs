@@ -9,7 +9,13 @@ use base64::Engine;
 
 use crate::checks::CheckContext;
 use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
-use crate::finding::{fingerprint, legacy_fingerprint, Finding, Mechanism, Suppressed};
+use crate::finding::{
+    fingerprint, legacy_fingerprint, secret_fingerprint, Finding, Mechanism, Suppressed,
+};
+
+/// Stands for "no path" where the matcher asks for the fingerprint of rule and secret alone: a
+/// NUL is in no file name, so it cannot meet a real path's fingerprint in the memo.
+const ANY_PATH: &str = "\0";
 use crate::keywords::KeywordSearch;
 use crate::rules::{Category, Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
@@ -35,6 +41,9 @@ pub struct ScanOptions {
     pub allow: Vec<crate::config::Allow>,
     /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
     pub baseline: std::collections::HashSet<String>,
+    /// Fingerprints of rule and secret alone of the same baseline: they match a known secret
+    /// that moved to another path (see `finding::secret_fingerprint`).
+    pub baseline_anywhere: std::collections::HashSet<String>,
     /// Scheme-1 fingerprints of a baseline not migrated yet (see `finding::legacy_fingerprint`).
     pub legacy_baseline: std::collections::HashSet<String>,
     /// Where the baseline was read from, for reports (`<commit>:.staunch-baseline.json` in a
@@ -78,6 +87,7 @@ impl Default for ScanOptions {
             trust_inline_markers: true,
             allow: Vec::new(),
             baseline: Default::default(),
+            baseline_anywhere: Default::default(),
             legacy_baseline: Default::default(),
             baseline_source: crate::baseline::BASELINE_FILE.into(),
             ignored_locations: Default::default(),
@@ -379,6 +389,7 @@ impl Matcher {
                 secret: m.secret,
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
                 allowed_by_change: None,
+                history: None,
             };
             let marker = self.allow_marker(line_text);
             let allowed = match marker {
@@ -446,9 +457,13 @@ impl Matcher {
     /// run: its hash is slow on purpose (see [`fingerprint`]), and a history holds the same
     /// secret many times.
     fn fingerprint(&self, rule_id: &str, category: Category, path: &str, secret: &[u8]) -> String {
+        let compute = || match path {
+            ANY_PATH => secret_fingerprint(rule_id, category, secret),
+            _ => fingerprint(rule_id, path, category, secret),
+        };
         if matches!(category, Category::PrivateIp | Category::InternalUrl) {
             // A fast hash (see `finding::fingerprint`): remembering it would cost more.
-            return fingerprint(rule_id, path, category, secret);
+            return compute();
         }
         let mut key = Vec::with_capacity(rule_id.len() + path.len() + secret.len() + 2);
         key.extend_from_slice(rule_id.as_bytes());
@@ -459,7 +474,7 @@ impl Matcher {
         if let Some(known) = self.fingerprints.lock().unwrap().get(&key) {
             return known.clone();
         }
-        let computed = fingerprint(rule_id, path, category, secret);
+        let computed = compute();
         self.fingerprints
             .lock()
             .unwrap()
@@ -495,6 +510,7 @@ impl Matcher {
             return Some((Mechanism::Config, allow.origin.clone()));
         }
         let (baseline, legacy) = (&self.options.baseline, &self.options.legacy_baseline);
+        let anywhere = &self.options.baseline_anywhere;
         if (!baseline.is_empty()
             && baseline.contains(&self.fingerprint(
                 &finding.rule_id,
@@ -502,6 +518,13 @@ impl Matcher {
                 &finding.path,
                 &finding.secret,
             )))
+            || (!anywhere.is_empty()
+                && anywhere.contains(&self.fingerprint(
+                    &finding.rule_id,
+                    finding.category,
+                    ANY_PATH,
+                    &finding.secret,
+                )))
             || (!legacy.is_empty()
                 && legacy.contains(&legacy_fingerprint(
                     &finding.rule_id,

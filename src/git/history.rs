@@ -24,6 +24,9 @@ pub struct HistoryCandidates {
     /// reaches any more (until `git gc` prunes them). Commit messages over the size limit
     /// count here too.
     pub skipped: u64,
+    /// Every reachable commit, parents before children: the order in which findings are
+    /// attributed to the commit that introduced them.
+    pub commits: Vec<ObjectId>,
 }
 
 /// A blob or tree that a reference points at without a commit in between (directly, or
@@ -839,6 +842,7 @@ impl GitRepo {
             placed,
             messages: messages.found.into_inner().unwrap(),
             skipped: skipped.into_inner() + messages.skipped.into_inner(),
+            commits,
         })
     }
 

@@ -18,7 +18,9 @@ use crate::source::{Fragment, COMMIT_MESSAGE, TAG_MESSAGE};
 
 mod history;
 mod long_paths;
+mod tips;
 pub use history::{HistoryCandidates, PlacedBlob};
+pub use tips::BranchTip;
 
 /// Whether a blob is scanned: text in an encoding staunch reads, or an archive; not binary and
 /// not a Git LFS pointer (the content lives elsewhere).
@@ -754,7 +756,12 @@ impl GitRepo {
     /// Added lines and message of every commit in `commits`, each fragment naming its commit.
     /// Commits are diffed in parallel, each thread with its own repository handle; the message
     /// comes from the same read of the commit as its tree.
-    pub fn commit_fragments(&self, commits: &[ObjectId], max_size: u64) -> Result<GitFragments> {
+    pub fn commit_fragments(
+        &self,
+        commits: &[ObjectId],
+        max_size: u64,
+        read: &std::sync::atomic::AtomicU64,
+    ) -> Result<GitFragments> {
         use rayon::prelude::*;
         let shared = self.repo.clone().into_sync();
         let parts: Vec<Result<GitFragments>> = commits
@@ -771,6 +778,7 @@ impl GitRepo {
                     for change in Self::changes_of(repo, &commit)? {
                         Self::push_change(repo, change, Some(&hex), max_size, &mut out)?;
                     }
+                    read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     Ok(out)
                 },
             )
@@ -843,6 +851,21 @@ impl GitRepo {
             let info = info.map_err(|e| git_error("walking commits", e))?;
             graph.push((info.id, info.parent_ids.to_vec()));
         }
+        Ok(parents_first(graph))
+    }
+
+    /// `commits` ordered parents before children (the walks list children first).
+    pub fn parents_first(&self, commits: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        let graph = commits
+            .iter()
+            .map(|&id| {
+                let commit = self
+                    .repo
+                    .find_commit(id)
+                    .map_err(|e| git_error(format!("commit {id}"), e))?;
+                Ok((id, commit.parent_ids().map(|p| p.detach()).collect()))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(parents_first(graph))
     }
 

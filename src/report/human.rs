@@ -54,6 +54,9 @@ pub fn write(
         if let Some(commit) = &f.commit {
             writeln!(out, "    commit: {}", inert(commit))?;
         }
+        if let Some(history) = &f.history {
+            write_history(out, history)?;
+        }
         if !f.decoded.is_empty() {
             writeln!(out, "    decoded from: {}", inert(&f.decoded.join(" > ")))?;
         }
@@ -101,6 +104,31 @@ pub fn write(
         writeln!(out, "{}", paint(summary, |s| s.green().to_string()))
     } else {
         writeln!(out, "{}", paint(summary, |s| s.red().to_string()))
+    }
+}
+
+/// Where else the history holds the secret: the commit count, the last one, and the branches
+/// whose tip still has it (`--all` only).
+fn write_history(out: &mut dyn Write, history: &crate::finding::History) -> std::io::Result<()> {
+    if history.occurrences > 1 {
+        let last = history.last_commit.as_deref().unwrap_or("?");
+        writeln!(
+            out,
+            "    in {} commits, the last {}",
+            history.occurrences,
+            inert(last)
+        )?;
+    }
+    match history.present_in.as_deref() {
+        Some([]) => writeln!(
+            out,
+            "    no branch tip holds it any more (still in history)"
+        ),
+        Some(names) => {
+            let names: Vec<String> = names.iter().map(|n| inert(n).into_owned()).collect();
+            writeln!(out, "    still at the tip of: {}", names.join(", "))
+        }
+        None => Ok(()),
     }
 }
 

@@ -32,6 +32,14 @@ pub fn write(
         if let Some(marker) = &f.allowed_by_change {
             finding["allowed_by_change"] = json!(marker);
         }
+        // Only scans of commits set it: one finding stands for every commit holding the secret.
+        if let Some(history) = &f.history {
+            finding["occurrences"] = json!(history.occurrences);
+            finding["last_commit"] = json!(history.last_commit);
+            if let Some(present_in) = &history.present_in {
+                finding["present_in"] = json!(present_in);
+            }
+        }
         finding
     });
     let errors: Vec<String> = outcome.errors.iter().map(|e| e.to_string()).collect();
