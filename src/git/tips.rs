@@ -81,24 +81,27 @@ impl GitRepo {
             .collect())
     }
 
-    /// The commit on `tip`'s first-parent line where `blob` arrived at `path`: going back from
-    /// `tip` (which holds it there), the oldest commit before one that does not.
+    /// The commit where `blob` arrived at `path`, seen from `tip` (which holds it there): going
+    /// back through the first parent that still holds it there, the oldest such commit. A merge
+    /// that brought it from a side branch leads into that branch, to the commit that wrote it.
     pub fn arrived_at(&self, tip: ObjectId, path: &BString, blob: ObjectId) -> Result<ObjectId> {
         let path = gix::path::from_bstr(path.as_bstr());
         let mut current = tip;
-        for _ in 0..MAX_WALK {
+        'walk: for _ in 0..MAX_WALK {
             let commit = self
                 .repo
                 .find_commit(current)
                 .map_err(|e| git_error(format!("commit {current}"), e))?;
-            let Some(parent) = commit.parent_ids().next() else {
-                break;
-            };
-            let parent = parent.detach();
-            match self.entry_at(parent, &path)? {
-                Some((id, mode)) if id == blob && mode.is_blob() => current = parent,
-                _ => break,
+            let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+            for parent in parents {
+                if let Some((id, mode)) = self.entry_at(parent, &path)? {
+                    if id == blob && mode.is_blob() {
+                        current = parent;
+                        continue 'walk;
+                    }
+                }
             }
+            break;
         }
         Ok(current)
     }

@@ -300,16 +300,29 @@ fn history_reports_the_introducing_commit_of_a_blob_seen_many_times() {
     repo.git(&["checkout", "-q", "-b", "copy"]);
     repo.write("second/creds.env", format!("AWS_KEY={}\n", fake_aws_key()));
     repo.add(".");
-    repo.commit("copy the same file");
+    let copied = repo.commit("copy the same file");
     repo.git(&["tag", "-a", "v1", "-m", "annotated"]);
     let (code, doc) = repo.json(&["scan", "--all"]);
     assert_eq!(code, 1);
-    // one unique blob, scanned once, reported where it first appeared
+    // One unique blob, scanned once, reported where it first appeared, and again at the path
+    // the copy gave it (a new exposure), at the commit that made the copy.
     assert_eq!(
         findings(&doc),
-        vec![("aws-access-key-id".into(), "first/creds.env".into(), 1)]
+        vec![
+            ("aws-access-key-id".into(), "first/creds.env".into(), 1),
+            ("aws-access-key-id".into(), "second/creds.env".into(), 1)
+        ]
     );
     assert_eq!(doc["findings"][0]["commit"], intro);
+    assert_eq!(
+        doc["findings"][0]["present_in"],
+        serde_json::json!(["copy", "main"])
+    );
+    assert_eq!(doc["findings"][1]["commit"], copied);
+    assert_eq!(
+        doc["findings"][1]["present_in"],
+        serde_json::json!(["copy"])
+    );
 }
 
 #[test]
@@ -588,6 +601,12 @@ fn history_reads_packs_and_loose_objects_and_leaves_unreachable_blobs_out() {
     assert_eq!(
         placed(&doc),
         vec![
+            // The same blob under a second name at the tip: found there too.
+            (
+                "aws-access-key-id".into(),
+                "copy/aws.env".into(),
+                loose.clone()
+            ),
             ("aws-access-key-id".into(), "deploy/aws.env".into(), packed),
             (
                 "github-classic-token".into(),
@@ -631,7 +650,7 @@ fn history_in_a_pack_reports_where_a_blob_first_appeared() {
         format!("start\nkey = {}\n", fake_aws_key()),
     );
     repo.add(".");
-    repo.commit("same content elsewhere");
+    let elsewhere = repo.commit("same content elsewhere");
     repo.git(&["checkout", "-q", "main"]);
     repo.write("a.txt", "start\n");
     repo.add(".");
@@ -640,11 +659,28 @@ fn history_in_a_pack_reports_where_a_blob_first_appeared() {
     repo.git(&["gc", "-q", "--aggressive"]);
     let (code, doc) = repo.json(&["scan", "--all"]);
     assert_eq!(code, 1, "{doc}");
+    // Where the blob first appeared (main removed it, the side branch still has it); and the
+    // path the merge brought to main, at the commit on the side branch that wrote it there.
     assert_eq!(
         placed(&doc),
-        vec![("aws-access-key-id".into(), "a.txt".into(), leak)]
+        vec![
+            ("aws-access-key-id".into(), "a.txt".into(), leak),
+            (
+                "aws-access-key-id".into(),
+                "nested/dir/a.txt".into(),
+                elsewhere
+            ),
+        ]
     );
     assert_eq!(doc["findings"][0]["line"], 2);
+    assert_eq!(
+        doc["findings"][0]["present_in"],
+        serde_json::json!(["side"])
+    );
+    assert_eq!(
+        doc["findings"][1]["present_in"],
+        serde_json::json!(["main", "side"])
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod claude_code;
 mod config;
 mod faults;
 mod git;
+mod history;
 mod inert;
 mod install;
 mod messages;
