@@ -16,6 +16,7 @@ use crate::finding::{
 /// Stands for "no path" where the matcher asks for the fingerprint of rule and secret alone: a
 /// NUL is in no file name, so it cannot meet a real path's fingerprint in the memo.
 const ANY_PATH: &str = "\0";
+use crate::joins;
 use crate::keywords::KeywordSearch;
 use crate::rules::{Category, Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
@@ -553,6 +554,7 @@ impl Matcher {
     fn scan_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         let regions = self.candidate_regions(data);
         self.compile_woken(&regions);
+        let multiline_woken = regions.iter().any(|&(rule, _)| self.rules[rule].multiline);
         for (rule, region) in regions {
             self.confirm(rule, data, region, out);
         }
@@ -561,6 +563,38 @@ impl Matcher {
         }
         if depth < self.options.decode_depth {
             self.scan_base64(data, depth, out);
+            // A multi-line secret that code wrote as concatenated literals is only whole once
+            // they are joined; looked for only where a multi-line rule's keyword appears.
+            if multiline_woken {
+                self.scan_concatenated(data, depth, out);
+            }
+        }
+    }
+
+    /// Scans string literals joined over lines ([`joins::concatenated_literals`]), keeping
+    /// only what crosses a seam (the rest each line's own scan finds), at the pieces' span.
+    fn scan_concatenated(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+        for joined in joins::concatenated_literals(data) {
+            let mut inner = RawMatches::new(out.cap);
+            self.scan_level(&joined.text, depth + 1, &mut inner);
+            out.overflowed += inner.overflowed;
+            out.overflow_blocks |= inner.overflow_blocks;
+            for m in inner.list {
+                if !joined.crosses_a_seam(&m.span) {
+                    continue;
+                }
+                let blocks = !m.vetoed && self.options.block.contains(&self.rules[m.rule].severity);
+                let mut chain = vec!["concatenation"];
+                chain.extend(m.decoded);
+                let m = RawMatch {
+                    rule: m.rule,
+                    span: joined.span.clone(),
+                    secret: m.secret,
+                    decoded: chain,
+                    vetoed: m.vetoed,
+                };
+                out.push(m, blocks);
+            }
         }
     }
 
@@ -752,14 +786,39 @@ impl Matcher {
     /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
     /// Findings inside are reported at the run, marked as decoded.
     fn scan_base64(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
-        for run in base64_runs(
+        let runs = base64_runs(
             data,
             self.options.min_base64_length,
             self.options.max_base64_length,
-        ) {
+        );
+        // Base64 wrapped over lines decodes whole or not at all: a group that decodes to text
+        // is scanned as one value, at its span, in place of its lines.
+        let mut decoded_runs: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+        for (span, text) in joins::wrapped_base64(data, &runs) {
+            if let Some(decoded) = decode_text(&text) {
+                decoded_runs.push((span, decoded));
+            }
+        }
+        let mut groups = decoded_runs.iter().map(|(span, _)| span.clone()).peekable();
+        let mut singles = Vec::new();
+        for run in runs {
+            while groups.peek().is_some_and(|g| g.end <= run.start) {
+                groups.next();
+            }
+            if !groups
+                .peek()
+                .is_some_and(|g| g.start <= run.start && run.end <= g.end)
+            {
+                singles.push(run);
+            }
+        }
+        for run in singles {
             let Some(decoded) = decode_text(&data[run.clone()]) else {
                 continue;
             };
+            decoded_runs.push((run, decoded));
+        }
+        for (run, decoded) in decoded_runs {
             let mut inner = RawMatches::new(out.cap);
             self.scan_level(&decoded, depth + 1, &mut inner);
             out.overflowed += inner.overflowed;
