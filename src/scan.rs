@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::finding::{Finding, Suppressed};
 use crate::matcher::{Dropped, FragmentResult, Matcher};
 use crate::source::archive::{self, SkippedEntry, Tally};
+use crate::source::container;
 use crate::source::content::{self, Kind};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
@@ -185,6 +186,15 @@ fn scan_content(matcher: &Matcher, fragment: Fragment, not_text: NotText) -> Fil
                 &mut tally,
             );
             path = capped(&result, &fragment.path);
+            result
+        }
+        Kind::Container(container) => {
+            let described = Fragment {
+                data: container::describe(container, &fragment.data),
+                ..fragment
+            };
+            let result = matcher.scan_fragment(&described);
+            path = capped(&result, &described.path);
             result
         }
         kind if kind.is_text() => {

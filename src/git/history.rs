@@ -735,7 +735,7 @@ impl GitRepo {
             let kind = content::sniff(data);
             if data.len() as u64 > max_size {
                 skipped.fetch_add(1, Ordering::Relaxed);
-            } else if let Kind::Archive(_) = kind {
+            } else if let Kind::Archive(_) | Kind::Container(_) = kind {
                 // What an archive holds is only known once it is opened: it is always placed
                 // and scanned in full (`might_report` is asked only so the blob is counted).
                 might_report(data);

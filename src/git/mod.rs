@@ -26,7 +26,7 @@ pub use tips::BranchTip;
 /// not a Git LFS pointer (the content lives elsewhere).
 fn scannable(data: &[u8]) -> bool {
     let kind = content::sniff(data);
-    kind.is_text() || matches!(kind, Kind::Archive(_))
+    kind.is_text() || matches!(kind, Kind::Archive(_) | Kind::Container(_))
 }
 
 /// Bytes of decoded objects kept per repository handle (trees are re-read across commits).
@@ -412,7 +412,7 @@ impl GitRepo {
         Ok(match old {
             Some(id) => match Self::read_blob(repo, id, max_size)? {
                 Blob::Text(data) => match content::sniff(&data) {
-                    Kind::Archive(_) => Vec::new(),
+                    Kind::Archive(_) | Kind::Container(_) => Vec::new(),
                     kind => content::decode_owned(kind, data),
                 },
                 Blob::Skipped | Blob::TooLarge(_) => Vec::new(),
@@ -431,7 +431,7 @@ impl GitRepo {
         out: &mut GitFragments,
     ) {
         let kind = content::sniff(&new);
-        if let Kind::Archive(_) = kind {
+        if let Kind::Archive(_) | Kind::Container(_) = kind {
             out.fragments.push(Fragment {
                 path: change.path.to_str_lossy().into_owned(),
                 data: new,
@@ -630,7 +630,7 @@ impl GitRepo {
         }
         match Self::read_blob(&self.repo, id, max_size)? {
             Blob::Text(data) => match content::sniff(&data) {
-                Kind::Archive(_) => Ok(None),
+                Kind::Archive(_) | Kind::Container(_) => Ok(None),
                 kind => Ok(Some(content::decode_owned(kind, data))),
             },
             Blob::Skipped | Blob::TooLarge(_) => Ok(None),

@@ -433,6 +433,16 @@ impl Walk<'_> {
                     is_message: false,
                 });
             }
+            Kind::Container(container) => {
+                self.tally.entries += 1;
+                (self.visit)(Fragment {
+                    data: super::container::describe(container, &data),
+                    path,
+                    commit: self.commit.map(str::to_string),
+                    line_numbers: None,
+                    is_message: false,
+                });
+            }
             // Binary entries (class files, images) and LFS pointers hold no text to scan.
             _ => {}
         }

@@ -53,6 +53,8 @@ pub enum Kind {
         bom: bool,
     },
     Archive(Archive),
+    /// A binary file that is a credential by its nature (a keystore, a DER private key).
+    Container(super::container::Container),
     LfsPointer,
     Binary,
 }
@@ -68,6 +70,9 @@ impl Kind {
 pub fn sniff(data: &[u8]) -> Kind {
     if let Some(archive) = archive_magic(data) {
         return Kind::Archive(archive);
+    }
+    if let Some(container) = super::container::recognise(data) {
+        return Kind::Container(container);
     }
     match data {
         [0xEF, 0xBB, 0xBF, ..] => return Kind::Utf8Bom,
@@ -212,7 +217,9 @@ pub fn decode(kind: Kind, data: &[u8]) -> Cow<'_, [u8]> {
 /// Like [`decode`], for content the caller owns: plain text is moved, not copied.
 pub fn decode_owned(kind: Kind, data: Vec<u8>) -> Vec<u8> {
     match kind {
-        Kind::Text | Kind::Archive(_) | Kind::LfsPointer | Kind::Binary => data,
+        Kind::Text | Kind::Archive(_) | Kind::Container(_) | Kind::LfsPointer | Kind::Binary => {
+            data
+        }
         _ => decode(kind, &data).into_owned(),
     }
 }

@@ -2,6 +2,7 @@
 //! fragments: bytes with a path, and for partial content the file line of each fragment line.
 
 pub mod archive;
+pub mod container;
 pub mod content;
 pub mod diff;
 pub mod files;

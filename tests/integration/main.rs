@@ -8,6 +8,7 @@ mod audit;
 mod bounds;
 mod claude_code;
 mod config;
+mod containers;
 mod faults;
 mod git;
 mod history;
