@@ -92,7 +92,7 @@ fn der_sequence_body(data: &[u8]) -> Option<&[u8]> {
         n if n < 0x80 => (usize::from(n), rest),
         _ => return None,
     };
-    (len >= 16 && len <= rest.len()).then_some(&rest[..len])
+    (len >= 16 && len <= rest.len()).then(|| &rest[..len])
 }
 
 /// The line the rules see in place of the container: `staunch-container: pkcs12 sha256:…`.
