@@ -150,6 +150,26 @@ mod tests {
     }
 
     #[test]
+    fn every_prefix_of_a_container_is_judged_without_panicking() {
+        let mut body = vec![0x02, 0x01, 0x03, 0x30, 0x82, 0x01, 0x00];
+        body.extend_from_slice(PKCS7_DATA);
+        body.extend_from_slice(&[0xA0; 64]);
+        let shapes = [
+            sequence(&body),
+            sequence(&[0x02, 0x01, 0x00, 0x30, 0x0D, 0x06, 0x09, 0x2A]),
+            sequence(&[0x02, 0x01, 0x00, 0x30, 0x00, 0x06]),
+            sequence(&[0x02, 0x01, 0x01, 0x04, 0x20]),
+            vec![0x30, 0x83, 0xFF, 0xFF, 0xFF, 0x02],
+            vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2],
+        ];
+        for shape in &shapes {
+            for n in 0..=shape.len() {
+                let _ = recognise(&shape[..n]);
+            }
+        }
+    }
+
+    #[test]
     fn the_description_names_the_kind_and_hashes_the_bytes() {
         let line = describe(Container::Pkcs12, b"abc");
         assert_eq!(
