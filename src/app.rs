@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
+use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -1080,7 +1081,7 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
     if common.format == Format::Json {
         let list: Vec<_> = rules
             .iter()
-            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.verifies_format(), "description": r.description, "pack": r.pack}))
+            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.verifies_format(), "checksum": matches!(r.check, Some(Check::GithubCrc32 | Check::Crc32Base62)), "description": r.description, "pack": r.pack}))
             .collect();
         let _ = writeln!(
             out,
@@ -1088,15 +1089,23 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
             serde_json::to_string_pretty(&list).unwrap_or_default()
         );
     } else {
+        // The VERIFIES column says which rules reject a look-alike offline: `checksum` (a CRC
+        // the token carries), another format check by name, or `decodes` (inner structure).
+        let _ = writeln!(
+            out,
+            "{:<40} {:<12} {:<18} {:<8} {:<14} DESCRIPTION",
+            "RULE", "DOMAIN", "CATEGORY", "SEVERITY", "VERIFIES"
+        );
         for r in &rules {
             let check = match r.check {
+                Some(Check::GithubCrc32 | Check::Crc32Base62) => "checksum",
                 Some(c) if c.is_format_check() => c.name(),
                 _ if r.decodes.is_some() => "decodes",
                 _ => "-",
             };
             let _ = writeln!(
                 out,
-                "{:<40} {:<12} {:<18} {:<7} {:<14} {}",
+                "{:<40} {:<12} {:<18} {:<8} {:<14} {}",
                 r.id, r.domain, r.category, r.severity, check, r.description
             );
         }

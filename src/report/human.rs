@@ -101,10 +101,21 @@ pub fn write(
         summary
     };
     if outcome.findings.is_empty() && outcome.errors.is_empty() && s.dropped.findings == 0 {
-        writeln!(out, "{}", paint(summary, |s| s.green().to_string()))
+        writeln!(out, "{}", paint(summary, |s| s.green().to_string()))?;
     } else {
-        writeln!(out, "{}", paint(summary, |s| s.red().to_string()))
+        writeln!(out, "{}", paint(summary, |s| s.red().to_string()))?;
     }
+    if s.rejected_checksum > 0 {
+        // A made-up token (`ghp_` and 36 random characters) fails its checksum and is rightly
+        // not reported; saying so keeps a newcomer from concluding that detection is broken.
+        writeln!(
+            out,
+            "note: {} token-shaped value(s) rejected: bad checksum or structure (not a real \
+             token, so not reported; `staunch rules list` shows which rules verify one)",
+            s.rejected_checksum
+        )?;
+    }
+    Ok(())
 }
 
 /// Where else the history holds the secret: the commit count, the last one, and the branches
