@@ -414,6 +414,10 @@ impl Matcher {
             let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
             let column = m.span.start - line_range.start + 1;
             let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
+            let excerpt = m
+                .decoded
+                .is_empty()
+                .then(|| crate::finding::Excerpt::around(&fragment.data, &line_range, &m.span));
             let mut finding = Finding {
                 path: fragment.path.clone(),
                 line,
@@ -431,6 +435,7 @@ impl Matcher {
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
                 allowed_by_change: None,
                 history: None,
+                excerpt,
             };
             let marker = self.allow_marker(line_text);
             let allowed = match marker {

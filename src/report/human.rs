@@ -26,13 +26,15 @@ pub fn write(
             Severity::Medium => paint(f.severity.to_string(), |s| s.yellow().to_string()),
             Severity::Low => paint(f.severity.to_string(), |s| s.cyan().to_string()),
         };
+        let forbidden = crate::finding::is_forbidden_pattern(f.category);
         writeln!(
             out,
-            "{}  {}  {} [{}]",
+            "{}  {}  {} [{}{}]",
             paint(location, |s| s.bold().to_string()),
             severity,
             paint(inert(&f.rule_id).into_owned(), |s| s.magenta().to_string()),
             f.category,
+            if forbidden { ", forbidden pattern" } else { "" },
         )?;
         if !f.blocks {
             writeln!(
@@ -50,7 +52,16 @@ pub fn write(
             )?;
         }
         writeln!(out, "    {}", inert(&f.description))?;
-        writeln!(out, "    secret: {}", inert(&shown_secret(f, options)))?;
+        let shown = shown_secret(f, options);
+        if forbidden {
+            writeln!(out, "    value: {}", inert(&shown))?;
+        } else {
+            writeln!(out, "    secret: {}", inert(&shown))?;
+        }
+        if let Some(excerpt) = &f.excerpt {
+            let line = format!("{}{shown}{}", excerpt.before, excerpt.after);
+            writeln!(out, "    line {}: {}", f.line, inert(line.trim()))?;
+        }
         if let Some(commit) = &f.commit {
             writeln!(out, "    commit: {}", inert(commit))?;
         }

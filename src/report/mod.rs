@@ -35,8 +35,10 @@ pub struct ReportOptions {
 }
 
 /// The secret as the report shows it.
+/// A forbidden pattern (a private address, an internal URL) is no secret: it is shown as it is,
+/// so a reader can tell which host it is.
 pub fn shown_secret(finding: &Finding, options: &ReportOptions) -> String {
-    if options.show_secrets {
+    if options.show_secrets || crate::finding::is_forbidden_pattern(finding.category) {
         String::from_utf8_lossy(&finding.secret).into_owned()
     } else {
         redact(&finding.secret)
