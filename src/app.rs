@@ -154,26 +154,32 @@ struct AllowSources<'a> {
 /// For `--range A..B`: the config, rule packs, baseline and `.gitleaksignore` as they are in
 /// the base commit A, so nothing the range adds can allow its own findings. An explicit
 /// `--config FILE` or `--baseline FILE` is the CI script's choice and is read from disk.
+/// With no base (an all-zero base whose branch shares no history with any other ref), nothing
+/// is trusted: the built-in defaults, as for the agent hook before the first commit.
 fn build_matcher_for_range(
     common: &Common,
     repo: &GitRepo,
-    base: gix::ObjectId,
+    base: Option<gix::ObjectId>,
 ) -> Result<Matcher> {
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
-    let at_base = CommitReader { repo, commit: base };
+    let at_base = base.map(|commit| CommitReader { repo, commit });
+    let at_base: &dyn ConfigReader = match &at_base {
+        Some(reader) => reader,
+        None => &NoFiles,
+    };
     let (settings, from): (_, &dyn ConfigReader) = match &common.config {
         Some(explicit) => (
             crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
             &DiskReader,
         ),
         None => (
-            crate::config::load(&at_base, None, Path::new(""), &common.rule_packs)?,
-            &at_base,
+            crate::config::load(at_base, None, Path::new(""), &common.rule_packs)?,
+            at_base,
         ),
     };
     let sources = AllowSources {
         settings: from,
-        repository: &at_base,
+        repository: at_base,
         root: PathBuf::new(),
         range: true,
         baseline_required: true,
@@ -322,10 +328,64 @@ fn scan_options(
     Ok((settings.rules, options))
 }
 
+/// Runs a scan; when it fails before any report (bad configuration, bad range, no repository)
+/// and a SARIF file was asked for, that file still gets written, with the error as a tool
+/// execution notification: a CI upload step that runs `if: always()` finds a file.
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
+    let result = scan_command(common, args);
+    if let (Err(err), Some(path), Format::Sarif) = (&result, &common.output, common.format) {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            report::write_failure(&mut out, common.format, &message)?;
+            out.flush()
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "staunch: could not write the error report to {}: {e}",
+                report::inert(&path.display().to_string())
+            );
+        }
+    }
+    result
+}
+
+/// `A..B` or `A...B` whose A is git's all-zero id ("no commit": a branch new to the remote).
+fn zero_base(range: &str) -> Option<&str> {
+    let (from, to) = range.split_once("...").or_else(|| range.split_once(".."))?;
+    let zero = from.len() >= 40 && from.bytes().all(|b| b == b'0');
+    (zero && !to.starts_with('.')).then_some(to)
+}
+
+fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
     if let Some(range) = &args.range {
         let repo = GitRepo::discover(Path::new("."))?;
-        let (base, commits) = repo.range(range)?;
+        let (base, commits) = match zero_base(range) {
+            Some(to) => {
+                let (base, commits) = repo.own_commits(to)?;
+                eprintln!(
+                    "staunch: {range}: the all-zero base is a new branch: {} commit(s) of its \
+                     own scanned ({})",
+                    commits.len(),
+                    match base {
+                        Some(base) => format!("allow state from {base}, where it branched off"),
+                        None => "no other ref holds its history: all of it, with the built-in \
+                                 defaults"
+                            .to_string(),
+                    }
+                );
+                (base, commits)
+            }
+            None => {
+                let (base, commits) = repo.range(range)?;
+                (Some(base), commits)
+            }
+        };
         let matcher = build_matcher_for_range(common, &repo, base)?;
         let outcome = scan_commits(&matcher, &repo, &commits, &[])?;
         return finish(common, &outcome);
@@ -802,6 +862,18 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
                 .and_then(|_| out.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;
         }
+    }
+    if common.output.is_some() {
+        // The report went to a file (SARIF for code scanning, JUnit for a test report): the job
+        // log, where people look first when a CI job fails, gets the human report on stderr,
+        // redacted whatever `--show-secrets` says (a CI log is read more widely than a file).
+        let human = ReportOptions {
+            format: Format::Human,
+            color: false,
+            show_secrets: false,
+        };
+        let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+        let _ = report::write(&mut err, outcome, &human).and_then(|_| err.flush());
     }
     for err in &outcome.errors {
         eprintln!(

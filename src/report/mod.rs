@@ -139,6 +139,16 @@ pub fn write(
     }
 }
 
+/// The report of a run that failed before it scanned anything, for formats that have a place
+/// for it (SARIF: a failed invocation with the error as a notification); other formats write
+/// nothing, and the error goes to stderr as always.
+pub fn write_failure(out: &mut dyn Write, format: Format, message: &str) -> std::io::Result<()> {
+    match format {
+        Format::Sarif => sarif::write_failure(out, message),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
