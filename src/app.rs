@@ -1023,6 +1023,7 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
             );
             Ok(Verdict::Clean)
         }
+        BaselineCommand::Add { fingerprints } => baseline_add(common, &matcher, fingerprints),
         BaselineCommand::Migrate { paths, all } => {
             let path = common
                 .baseline
@@ -1092,6 +1093,105 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
             })
         }
     }
+}
+
+/// `baseline add FINGERPRINT...`: a fingerprint hides its secret, so each is matched with a
+/// finding of a fresh scan (what the index tracks, which holds what a blocked commit staged;
+/// then, for any not found, the whole history, where a blocked push's commits are), and that
+/// finding is recorded as `baseline create` records one.
+fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> Result<Verdict> {
+    for fp in fingerprints {
+        if fp.len() != 32 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Usage(format!(
+                "{:?} is not a fingerprint (32 hex digits, as a report's `fingerprint:` line \
+                 prints it)",
+                report::inert(fp)
+            )));
+        }
+    }
+    let wanted: std::collections::HashSet<String> = fingerprints
+        .iter()
+        .map(|f| f.to_ascii_lowercase())
+        .collect();
+    let repo = GitRepo::discover(Path::new(".")).ok();
+    let root = repo
+        .as_ref()
+        .and_then(GitRepo::work_dir)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = crate::config::load(
+        &DiskReader,
+        common.config.as_deref(),
+        &root,
+        &common.rule_packs,
+    )?;
+    let configured = settings.baseline.clone();
+    let path = common
+        .baseline
+        .clone()
+        .or_else(|| configured.clone())
+        .unwrap_or_else(|| root.join(BASELINE_FILE));
+    let mut found: Vec<crate::finding::Finding> = Vec::new();
+    let matched = |outcome: Outcome, found: &mut Vec<crate::finding::Finding>| {
+        let every = outcome
+            .findings
+            .into_iter()
+            .chain(outcome.suppressed.into_iter().map(|s| s.finding));
+        found.extend(every.filter(|f| wanted.contains(&f.fingerprint)));
+    };
+    matched(
+        scan_for_baseline(matcher, std::slice::from_ref(&root), false)?,
+        &mut found,
+    );
+    let missing = |found: &[crate::finding::Finding]| {
+        wanted
+            .iter()
+            .filter(|w| !found.iter().any(|f| &f.fingerprint == *w))
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    if !missing(&found).is_empty() && repo.is_some() {
+        matched(scan_for_baseline(matcher, &[], true)?, &mut found);
+    }
+    let missing = missing(&found);
+    if !missing.is_empty() {
+        let mut missing = missing;
+        missing.sort();
+        return Err(Error::Usage(format!(
+            "no finding has fingerprint {} in the tracked files or the history; nothing added",
+            missing.join(", ")
+        )));
+    }
+    let mut baseline = match path.exists() {
+        true => Baseline::read(&path)?,
+        false => Baseline::from_findings(&[]),
+    };
+    let shown = report::inert(&path.display().to_string()).into_owned();
+    if baseline.is_legacy() {
+        return Err(Error::Usage(format!(
+            "baseline {shown} uses an old fingerprint scheme: run `staunch baseline migrate` first"
+        )));
+    }
+    let before = baseline.findings.len();
+    baseline
+        .findings
+        .extend(Baseline::from_findings(&found).findings);
+    baseline.findings.sort_by(|a, b| {
+        (&a.path, &a.rule_id, &a.fingerprint).cmp(&(&b.path, &b.rule_id, &b.fingerprint))
+    });
+    baseline.findings.dedup();
+    write_baseline(&path, &baseline)?;
+    eprintln!(
+        "staunch: baseline {shown}: {} entr(y/ies) added, {} in all",
+        baseline.findings.len() - before,
+        baseline.findings.len()
+    );
+    if common.baseline.is_none() && configured.is_none() {
+        eprintln!(
+            "staunch: no configuration names this baseline yet, so the hooks do not read it: \
+             put `baseline = \"{BASELINE_FILE}\"` at the top of .staunch.toml (before any [table])"
+        );
+    }
+    Ok(Verdict::Clean)
 }
 
 fn config_check(common: &Common) -> Result<Verdict> {
