@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
+use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -153,26 +154,32 @@ struct AllowSources<'a> {
 /// For `--range A..B`: the config, rule packs, baseline and `.gitleaksignore` as they are in
 /// the base commit A, so nothing the range adds can allow its own findings. An explicit
 /// `--config FILE` or `--baseline FILE` is the CI script's choice and is read from disk.
+/// With no base (an all-zero base whose branch shares no history with any other ref), nothing
+/// is trusted: the built-in defaults, as for the agent hook before the first commit.
 fn build_matcher_for_range(
     common: &Common,
     repo: &GitRepo,
-    base: gix::ObjectId,
+    base: Option<gix::ObjectId>,
 ) -> Result<Matcher> {
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
-    let at_base = CommitReader { repo, commit: base };
+    let at_base = base.map(|commit| CommitReader { repo, commit });
+    let at_base: &dyn ConfigReader = match &at_base {
+        Some(reader) => reader,
+        None => &NoFiles,
+    };
     let (settings, from): (_, &dyn ConfigReader) = match &common.config {
         Some(explicit) => (
             crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
             &DiskReader,
         ),
         None => (
-            crate::config::load(&at_base, None, Path::new(""), &common.rule_packs)?,
-            &at_base,
+            crate::config::load(at_base, None, Path::new(""), &common.rule_packs)?,
+            at_base,
         ),
     };
     let sources = AllowSources {
         settings: from,
-        repository: &at_base,
+        repository: at_base,
         root: PathBuf::new(),
         range: true,
         baseline_required: true,
@@ -321,10 +328,64 @@ fn scan_options(
     Ok((settings.rules, options))
 }
 
+/// Runs a scan; when it fails before any report (bad configuration, bad range, no repository)
+/// and a SARIF file was asked for, that file still gets written, with the error as a tool
+/// execution notification: a CI upload step that runs `if: always()` finds a file.
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
+    let result = scan_command(common, args);
+    if let (Err(err), Some(path), Format::Sarif) = (&result, &common.output, common.format) {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            report::write_failure(&mut out, common.format, &message)?;
+            out.flush()
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "staunch: could not write the error report to {}: {e}",
+                report::inert(&path.display().to_string())
+            );
+        }
+    }
+    result
+}
+
+/// `A..B` or `A...B` whose A is git's all-zero id ("no commit": a branch new to the remote).
+fn zero_base(range: &str) -> Option<&str> {
+    let (from, to) = range.split_once("...").or_else(|| range.split_once(".."))?;
+    let zero = from.len() >= 40 && from.bytes().all(|b| b == b'0');
+    (zero && !to.starts_with('.')).then_some(to)
+}
+
+fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
     if let Some(range) = &args.range {
         let repo = GitRepo::discover(Path::new("."))?;
-        let (base, commits) = repo.range(range)?;
+        let (base, commits) = match zero_base(range) {
+            Some(to) => {
+                let (base, commits) = repo.own_commits(to)?;
+                eprintln!(
+                    "staunch: {range}: the all-zero base is a new branch: {} commit(s) of its \
+                     own scanned ({})",
+                    commits.len(),
+                    match base {
+                        Some(base) => format!("allow state from {base}, where it branched off"),
+                        None => "no other ref holds its history: all of it, with the built-in \
+                                 defaults"
+                            .to_string(),
+                    }
+                );
+                (base, commits)
+            }
+            None => {
+                let (base, commits) = repo.range(range)?;
+                (Some(base), commits)
+            }
+        };
         let matcher = build_matcher_for_range(common, &repo, base)?;
         let outcome = scan_commits(&matcher, &repo, &commits, &[])?;
         return finish(common, &outcome);
@@ -802,6 +863,18 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
                 .map_err(|e| Error::io("<stdout>", e))?;
         }
     }
+    if common.output.is_some() {
+        // The report went to a file (SARIF for code scanning, JUnit for a test report): the job
+        // log, where people look first when a CI job fails, gets the human report on stderr,
+        // redacted whatever `--show-secrets` says (a CI log is read more widely than a file).
+        let human = ReportOptions {
+            format: Format::Human,
+            color: false,
+            show_secrets: false,
+        };
+        let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+        let _ = report::write(&mut err, outcome, &human).and_then(|_| err.flush());
+    }
     for err in &outcome.errors {
         eprintln!(
             "staunch: not scanned: {}",
@@ -950,6 +1023,7 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
             );
             Ok(Verdict::Clean)
         }
+        BaselineCommand::Add { fingerprints } => baseline_add(common, &matcher, fingerprints),
         BaselineCommand::Migrate { paths, all } => {
             let path = common
                 .baseline
@@ -1021,6 +1095,105 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
     }
 }
 
+/// `baseline add FINGERPRINT...`: a fingerprint hides its secret, so each is matched with a
+/// finding of a fresh scan (what the index tracks, which holds what a blocked commit staged;
+/// then, for any not found, the whole history, where a blocked push's commits are), and that
+/// finding is recorded as `baseline create` records one.
+fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> Result<Verdict> {
+    for fp in fingerprints {
+        if fp.len() != 32 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Usage(format!(
+                "{:?} is not a fingerprint (32 hex digits, as a report's `fingerprint:` line \
+                 prints it)",
+                report::inert(fp)
+            )));
+        }
+    }
+    let wanted: std::collections::HashSet<String> = fingerprints
+        .iter()
+        .map(|f| f.to_ascii_lowercase())
+        .collect();
+    let repo = GitRepo::discover(Path::new(".")).ok();
+    let root = repo
+        .as_ref()
+        .and_then(GitRepo::work_dir)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = crate::config::load(
+        &DiskReader,
+        common.config.as_deref(),
+        &root,
+        &common.rule_packs,
+    )?;
+    let configured = settings.baseline.clone();
+    let path = common
+        .baseline
+        .clone()
+        .or_else(|| configured.clone())
+        .unwrap_or_else(|| root.join(BASELINE_FILE));
+    let mut found: Vec<crate::finding::Finding> = Vec::new();
+    let matched = |outcome: Outcome, found: &mut Vec<crate::finding::Finding>| {
+        let every = outcome
+            .findings
+            .into_iter()
+            .chain(outcome.suppressed.into_iter().map(|s| s.finding));
+        found.extend(every.filter(|f| wanted.contains(&f.fingerprint)));
+    };
+    matched(
+        scan_for_baseline(matcher, std::slice::from_ref(&root), false)?,
+        &mut found,
+    );
+    let missing = |found: &[crate::finding::Finding]| {
+        wanted
+            .iter()
+            .filter(|w| !found.iter().any(|f| &f.fingerprint == *w))
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    if !missing(&found).is_empty() && repo.is_some() {
+        matched(scan_for_baseline(matcher, &[], true)?, &mut found);
+    }
+    let missing = missing(&found);
+    if !missing.is_empty() {
+        let mut missing = missing;
+        missing.sort();
+        return Err(Error::Usage(format!(
+            "no finding has fingerprint {} in the tracked files or the history; nothing added",
+            missing.join(", ")
+        )));
+    }
+    let mut baseline = match path.exists() {
+        true => Baseline::read(&path)?,
+        false => Baseline::from_findings(&[]),
+    };
+    let shown = report::inert(&path.display().to_string()).into_owned();
+    if baseline.is_legacy() {
+        return Err(Error::Usage(format!(
+            "baseline {shown} uses an old fingerprint scheme: run `staunch baseline migrate` first"
+        )));
+    }
+    let before = baseline.findings.len();
+    baseline
+        .findings
+        .extend(Baseline::from_findings(&found).findings);
+    baseline.findings.sort_by(|a, b| {
+        (&a.path, &a.rule_id, &a.fingerprint).cmp(&(&b.path, &b.rule_id, &b.fingerprint))
+    });
+    baseline.findings.dedup();
+    write_baseline(&path, &baseline)?;
+    eprintln!(
+        "staunch: baseline {shown}: {} entr(y/ies) added, {} in all",
+        baseline.findings.len() - before,
+        baseline.findings.len()
+    );
+    if common.baseline.is_none() && configured.is_none() {
+        eprintln!(
+            "staunch: no configuration names this baseline yet, so the hooks do not read it: \
+             put `baseline = \"{BASELINE_FILE}\"` at the top of .staunch.toml (before any [table])"
+        );
+    }
+    Ok(Verdict::Clean)
+}
+
 fn config_check(common: &Common) -> Result<Verdict> {
     let matcher = build_matcher(common)?;
     let o = matcher.options();
@@ -1080,7 +1253,7 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
     if common.format == Format::Json {
         let list: Vec<_> = rules
             .iter()
-            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.verifies_format(), "description": r.description, "pack": r.pack}))
+            .map(|r| serde_json::json!({"id": r.id, "provider": r.provider, "domain": r.domain, "category": r.category, "severity": r.severity, "check": r.check.map(|c| c.name()), "format_check": r.verifies_format(), "checksum": matches!(r.check, Some(Check::GithubCrc32 | Check::Crc32Base62)), "description": r.description, "pack": r.pack}))
             .collect();
         let _ = writeln!(
             out,
@@ -1088,15 +1261,23 @@ fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Resu
             serde_json::to_string_pretty(&list).unwrap_or_default()
         );
     } else {
+        // The VERIFIES column says which rules reject a look-alike offline: `checksum` (a CRC
+        // the token carries), another format check by name, or `decodes` (inner structure).
+        let _ = writeln!(
+            out,
+            "{:<40} {:<12} {:<18} {:<8} {:<14} DESCRIPTION",
+            "RULE", "DOMAIN", "CATEGORY", "SEVERITY", "VERIFIES"
+        );
         for r in &rules {
             let check = match r.check {
+                Some(Check::GithubCrc32 | Check::Crc32Base62) => "checksum",
                 Some(c) if c.is_format_check() => c.name(),
                 _ if r.decodes.is_some() => "decodes",
                 _ => "-",
             };
             let _ = writeln!(
                 out,
-                "{:<40} {:<12} {:<18} {:<7} {:<14} {}",
+                "{:<40} {:<12} {:<18} {:<8} {:<14} {}",
                 r.id, r.domain, r.category, r.severity, check, r.description
             );
         }

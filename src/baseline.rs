@@ -185,6 +185,7 @@ mod tests {
             decoded: Vec::new(),
             allowed_by_change: None,
             history: None,
+            excerpt: None,
         }
     }
 

@@ -171,6 +171,13 @@ pub enum BaselineCommand {
         #[arg(long, conflicts_with = "paths")]
         all: bool,
     },
+    /// Add the findings with these fingerprints (as a report prints them) to the baseline
+    /// (--baseline FILE, else the one the configuration names, else .staunch-baseline.json),
+    /// found in what the index tracks (staged content included), else in the whole history
+    Add {
+        #[arg(required = true, value_name = "FINGERPRINT")]
+        fingerprints: Vec<String>,
+    },
     /// List baseline entries (--baseline FILE, default .staunch-baseline.json) that no longer
     /// match any finding in PATHs (default .)
     Check { paths: Vec<PathBuf> },
@@ -226,6 +233,18 @@ mod tests {
         match cli.command {
             Command::Scan(args) => assert_eq!(args.paths, vec![PathBuf::from("src")]),
             _ => panic!("not scan"),
+        }
+    }
+
+    #[test]
+    fn baseline_add_takes_one_fingerprint_or_more() {
+        assert!(Cli::try_parse_from(["staunch", "baseline", "add"]).is_err());
+        let cli = Cli::try_parse_from(["staunch", "baseline", "add", "ab", "cd"]).unwrap();
+        match cli.command {
+            Command::Baseline {
+                command: BaselineCommand::Add { fingerprints },
+            } => assert_eq!(fingerprints, ["ab", "cd"]),
+            _ => panic!("not baseline add"),
         }
     }
 

@@ -33,6 +33,55 @@ pub struct Finding {
     /// for all the commits that hold it (see `grouping`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<History>,
+    /// The secret's line around it, for a person to see where it sits; reports put the secret
+    /// (redacted) between the two halves. Not set for a secret found by decoding, which is
+    /// not on its line as it is.
+    #[serde(skip)]
+    pub excerpt: Option<Excerpt>,
+}
+
+/// The text of a finding's line before and after its secret, each cut to a few dozen
+/// characters (`…` marks a cut), without the line break.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Excerpt {
+    pub before: String,
+    pub after: String,
+}
+
+/// Characters of a line kept on each side of a secret in an excerpt.
+const EXCERPT_SIDE: usize = 48;
+
+impl Excerpt {
+    /// The excerpt of the secret at `span` in `data`, on the line `line` (both byte ranges).
+    pub fn around(
+        data: &[u8],
+        line: &std::ops::Range<usize>,
+        span: &std::ops::Range<usize>,
+    ) -> Excerpt {
+        let from = line.start.max(span.start.saturating_sub(EXCERPT_SIDE));
+        let mut before = String::from_utf8_lossy(&data[from..span.start]).into_owned();
+        if from > line.start {
+            before.insert(0, '…');
+        }
+        // A secret over several lines (a key block) shows its first line only.
+        let mut after = String::new();
+        if span.end <= line.end {
+            let to = line.end.min(span.end + EXCERPT_SIDE);
+            after = String::from_utf8_lossy(&data[span.end..to])
+                .trim_end_matches('\r')
+                .to_string();
+            if to < line.end {
+                after.push('…');
+            }
+        }
+        Excerpt { before, after }
+    }
+}
+
+/// Whether findings of this category are forbidden patterns (a private address, an internal
+/// URL) rather than secrets: nothing to rotate, and shown with their value.
+pub fn is_forbidden_pattern(category: Category) -> bool {
+    matches!(category, Category::PrivateIp | Category::InternalUrl)
 }
 
 /// Where else in a history the secret of a finding is: the finding itself is at the commit

@@ -131,6 +131,7 @@ mod tests {
             decoded: Vec::new(),
             allowed_by_change: None,
             history: None,
+            excerpt: None,
         }
     }
 

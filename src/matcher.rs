@@ -163,6 +163,37 @@ impl RawMatches {
     }
 }
 
+/// What a rule's filters said of a candidate secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Filtered {
+    Pass,
+    /// It fails only the token's own checksum or inner-structure check.
+    BadChecksum,
+    Reject,
+}
+
+/// Whether [`Matcher::passes_filters_with`] runs the checksum and structure checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FormatChecks {
+    Run,
+    Skip,
+}
+
+/// The places (spans) where a token failed its checksum, each counted once.
+fn count_bad_checksums(matches: &[RawMatch]) -> usize {
+    let mut spans: Vec<&Range<usize>> = matches
+        .iter()
+        .filter(|m| m.bad_checksum)
+        .map(|m| &m.span)
+        .collect();
+    if spans.is_empty() {
+        return 0;
+    }
+    spans.sort_by_key(|r| (r.start, r.end));
+    spans.dedup();
+    spans.len()
+}
+
 /// A match before it is tied to a path and line.
 #[derive(Clone, Debug)]
 struct RawMatch {
@@ -174,6 +205,9 @@ struct RawMatch {
     /// A specific rule matched here but its filters said no (a token failing its checksum, a
     /// placeholder): kept only so generic rules do not report the same bytes.
     vetoed: bool,
+    /// Vetoed because the token's own checksum or inner structure did not verify: a made-up
+    /// token, counted so the report can say why it did not block.
+    bad_checksum: bool,
 }
 
 /// What scanning one fragment gave.
@@ -187,6 +221,9 @@ pub struct FragmentResult {
     pub suppressed: Vec<Suppressed>,
     /// Findings over [`ScanOptions::max_findings_per_file`], not reported.
     pub dropped: Dropped,
+    /// Token-shaped values a rule recognised but rejected because their checksum or inner
+    /// structure did not verify (one per place, whichever rules looked at it).
+    pub rejected_checksum: usize,
 }
 
 /// Findings a cap left out of the report: counted, and whether any of them would have blocked,
@@ -357,9 +394,13 @@ impl Matcher {
         if matches.is_empty() {
             return FragmentResult::default();
         }
+        let rejected_checksum = count_bad_checksums(&matches);
         let matches = self.drop_shadowed(matches);
         let lines = LineIndex::new(&fragment.data);
-        let mut result = FragmentResult::default();
+        let mut result = FragmentResult {
+            rejected_checksum,
+            ..FragmentResult::default()
+        };
         for m in matches {
             let rule = &self.rules[m.rule];
             let line_range = lines.line_bounds(m.span.start);
@@ -374,6 +415,10 @@ impl Matcher {
             let last = lines.line_of(m.span.end.saturating_sub(1).max(m.span.start));
             let column = m.span.start - line_range.start + 1;
             let (line, end_line) = (fragment.file_line(first), fragment.file_line(last));
+            let excerpt = m
+                .decoded
+                .is_empty()
+                .then(|| crate::finding::Excerpt::around(&fragment.data, &line_range, &m.span));
             let mut finding = Finding {
                 path: fragment.path.clone(),
                 line,
@@ -391,6 +436,7 @@ impl Matcher {
                 decoded: m.decoded.iter().map(|s| s.to_string()).collect(),
                 allowed_by_change: None,
                 history: None,
+                excerpt,
             };
             let marker = self.allow_marker(line_text);
             let allowed = match marker {
@@ -713,7 +759,8 @@ impl Matcher {
     fn keep(&self, index: usize, data: &[u8], span: Range<usize>, out: &mut RawMatches) {
         let rule = &self.rules[index];
         let secret = &data[span.clone()];
-        let passes = self.passes_filters(rule, secret, data, &span);
+        let filtered = self.filter(rule, secret, data, &span);
+        let passes = filtered == Filtered::Pass;
         if !passes && rule.generic {
             return;
         }
@@ -726,12 +773,47 @@ impl Matcher {
                 secret: secret.to_vec(),
                 decoded: Vec::new(),
                 vetoed: !passes,
+                bad_checksum: filtered == Filtered::BadChecksum,
             },
             blocks,
         );
     }
 
+    fn filter(&self, rule: &Rule, secret: &[u8], data: &[u8], span: &Range<usize>) -> Filtered {
+        if self.passes_filters(rule, secret, data, span) {
+            Filtered::Pass
+        } else if rule.verifies_format() && self.passes_all_but_format(rule, secret, data, span) {
+            Filtered::BadChecksum
+        } else {
+            Filtered::Reject
+        }
+    }
+
+    /// Whether a rejected secret of a rule that verifies a format passed everything but that
+    /// check: only then was it rejected for its checksum. Runs only on rejected matches of the
+    /// few such rules, never on the path every file takes.
+    fn passes_all_but_format(
+        &self,
+        rule: &Rule,
+        secret: &[u8],
+        data: &[u8],
+        span: &Range<usize>,
+    ) -> bool {
+        self.passes_filters_with(rule, secret, data, span, FormatChecks::Skip)
+    }
+
     fn passes_filters(&self, rule: &Rule, secret: &[u8], data: &[u8], span: &Range<usize>) -> bool {
+        self.passes_filters_with(rule, secret, data, span, FormatChecks::Run)
+    }
+
+    fn passes_filters_with(
+        &self,
+        rule: &Rule,
+        secret: &[u8],
+        data: &[u8],
+        span: &Range<usize>,
+        format: FormatChecks,
+    ) -> bool {
         if secret.is_empty() {
             return false;
         }
@@ -753,7 +835,7 @@ impl Matcher {
         if rule.allow.iter().any(|re| re.is_match(secret)) {
             return false;
         }
-        if rule.decodes.as_ref().is_some_and(|d| !d.verify(secret)) {
+        if format == FormatChecks::Run && rule.decodes.as_ref().is_some_and(|d| !d.verify(secret)) {
             return false;
         }
         // A token whose checksum or structure verifies is real even when it happens to hold a
@@ -764,7 +846,10 @@ impl Matcher {
         {
             return false;
         }
-        if let Some(check) = rule.check {
+        if let Some(check) = rule
+            .check
+            .filter(|c| format == FormatChecks::Run || !c.is_format_check())
+        {
             // The line around the secret, within the search window (see `scan_fragment`).
             let from = span.start.saturating_sub(LINE_WINDOW);
             let to = data.len().min(span.end + LINE_WINDOW);
@@ -833,6 +918,7 @@ impl Matcher {
                     secret: m.secret,
                     decoded: chain,
                     vetoed: m.vetoed,
+                    bad_checksum: m.bad_checksum,
                 };
                 out.push(m, blocks);
             }
@@ -1165,6 +1251,39 @@ impl<'a> LineIndex<'a> {
 mod tests {
     use super::*;
 
+    /// A classic GitHub token body with its real base62 CRC-32, or with that checksum spoiled.
+    fn github_token(valid: bool) -> String {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let random = "Vb4Nq7Xz2Lm9Kd3Rt6Wy8Hs1Fg5Jc0";
+        let mut n = crc32fast::hash(random.as_bytes());
+        let mut sum = [b'0'; 6];
+        for slot in sum.iter_mut().rev() {
+            *slot = BASE62[(n % 62) as usize];
+            n /= 62;
+        }
+        if !valid {
+            sum[5] = if sum[5] == b'a' { b'b' } else { b'a' };
+        }
+        format!("ghp_{random}{}", String::from_utf8(sum.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn a_token_failing_its_checksum_is_counted_not_reported() {
+        let m = Matcher::new(crate::rules::load(&[]).unwrap(), ScanOptions::default());
+        let scan = |text: String| m.scan_fragment(&Fragment::file("app.py", text.into_bytes()));
+        let bad = scan(format!("token = \"{}\"\n", github_token(false)));
+        assert!(bad.findings.is_empty(), "{:?}", bad.findings);
+        assert_eq!(bad.rejected_checksum, 1);
+        let good = scan(format!("token = \"{}\"\n", github_token(true)));
+        assert_eq!(good.rejected_checksum, 0);
+        assert!(good
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "github-classic-token"));
+        // A value no rule's checksum looked at is not counted.
+        assert_eq!(scan("password = \"x\"\n".into()).rejected_checksum, 0);
+    }
+
     #[test]
     fn a_full_match_list_lets_blocking_matches_replace_harmless_ones() {
         let m = |rule| RawMatch {
@@ -1173,6 +1292,7 @@ mod tests {
             secret: Vec::new(),
             decoded: Vec::new(),
             vetoed: false,
+            bad_checksum: false,
         };
         let mut list = RawMatches::new(2);
         list.push(m(0), false);

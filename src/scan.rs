@@ -44,6 +44,11 @@ pub struct Stats {
     pub archive_entries_skipped: u64,
     /// Encrypted archive entries: not scanned (listed in `not_scanned`).
     pub archive_entries_encrypted: u64,
+    /// Token-shaped values a rule recognised but rejected because their checksum or inner
+    /// structure does not verify (made-up tokens): not findings, counted so a report can say
+    /// why such a token did not block. History scans (`--all`) count only the blobs they scan
+    /// in full.
+    pub rejected_checksum: u64,
 }
 
 impl Stats {
@@ -96,6 +101,7 @@ impl Outcome {
         s.archive_entries += o.archive_entries;
         s.archive_entries_skipped += o.archive_entries_skipped;
         s.archive_entries_encrypted += o.archive_entries_encrypted;
+        s.rejected_checksum += o.rejected_checksum;
         self.errors.extend(other.errors);
         self.not_scanned.extend(other.not_scanned);
         self.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
@@ -229,6 +235,7 @@ fn absorb(into: &mut FragmentResult, result: FragmentResult) {
     into.allowed_by.add(result.allowed_by);
     into.suppressed.extend(result.suppressed);
     into.dropped.add(result.dropped);
+    into.rejected_checksum += result.rejected_checksum;
 }
 
 /// Scans files on disk under `roots`.
@@ -295,6 +302,7 @@ pub struct Collector {
     allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
     found: std::sync::atomic::AtomicU64,
     skipped: std::sync::atomic::AtomicU64,
+    rejected_checksum: std::sync::atomic::AtomicU64,
     tally: std::sync::Mutex<Tally>,
 }
 
@@ -312,6 +320,7 @@ impl Collector {
             allowed_by: Default::default(),
             found: Default::default(),
             skipped: Default::default(),
+            rejected_checksum: Default::default(),
             tally: Default::default(),
         }
     }
@@ -341,6 +350,10 @@ impl Collector {
         self.counter(is_message).fetch_add(1, Relaxed);
         self.bytes.fetch_add(bytes, Relaxed);
         self.allowed.fetch_add(result.allowed as u64, Relaxed);
+        if result.rejected_checksum > 0 {
+            self.rejected_checksum
+                .fetch_add(result.rejected_checksum as u64, Relaxed);
+        }
         if result.allowed > 0 {
             self.allowed_by.lock().unwrap().add(result.allowed_by);
         }
@@ -434,6 +447,7 @@ impl Collector {
             allowed: self.allowed.into_inner(),
             allowed_by: self.allowed_by.into_inner().unwrap(),
             duration_ms: started.elapsed().as_millis() as u64,
+            rejected_checksum: self.rejected_checksum.into_inner(),
             ..Stats::default()
         };
         stats.add_tally(&tally);
@@ -475,6 +489,7 @@ fn fold(results: Vec<FileResult>) -> Outcome {
                 }
                 outcome.stats.bytes += bytes;
                 outcome.stats.allowed += result.allowed as u64;
+                outcome.stats.rejected_checksum += result.rejected_checksum as u64;
                 outcome.findings.extend(result.findings);
                 outcome.suppressed.extend(result.suppressed);
             }

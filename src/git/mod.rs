@@ -564,6 +564,57 @@ impl GitRepo {
         Ok((base, self.commits_between(&[to], &[from])?))
     }
 
+    /// `0000…..B`, what CI is given for a branch pushed for the first time: the branch's own
+    /// commits, those no other branch or remote-tracking branch reaches (a ref whose history
+    /// holds B, such as B's own branch and its remote-tracking copy, hides nothing). The base
+    /// is the commit the branch left, a parent of its oldest own commit that another ref holds;
+    /// `None` when no other ref holds any of B's history, and then every commit of B is scanned.
+    pub fn own_commits(&self, to: &str) -> Result<(Option<ObjectId>, Vec<ObjectId>)> {
+        let to = self.resolve_commit(if to.is_empty() { "HEAD" } else { to })?;
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| git_error("references", e))?;
+        let mut hidden = Vec::new();
+        for prefix in ["refs/heads/", "refs/remotes/"] {
+            for reference in refs
+                .prefixed(prefix)
+                .map_err(|e| git_error("references", e))?
+            {
+                let mut reference = reference.map_err(|e| git_error("references", e))?;
+                let Ok(id) = reference.peel_to_id() else {
+                    continue;
+                };
+                let Ok(Ok(commit)) = id.object().map(|o| o.peel_to_commit()) else {
+                    continue;
+                };
+                let holds_to = commit.id == to
+                    || self
+                        .repo
+                        .merge_base(commit.id, to)
+                        .is_ok_and(|base| base.detach() == to);
+                if !holds_to && !hidden.contains(&commit.id) {
+                    hidden.push(commit.id);
+                }
+            }
+        }
+        let commits = self.commits_between(&[to], &hidden)?;
+        let own: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
+        let mut base = None;
+        for id in self.parents_first(&commits)? {
+            let commit = self
+                .repo
+                .find_commit(id)
+                .map_err(|e| git_error(format!("commit {id}"), e))?;
+            let parents: Vec<ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+            if let Some(parent) = parents.into_iter().find(|p| !own.contains(p)) {
+                base = Some(parent);
+                break;
+            }
+        }
+        Ok((base, commits))
+    }
+
     /// Tips of remote-tracking branches (of `remote`, or of every remote): what the other side
     /// already has.
     pub fn remote_tips(&self, remote: Option<&str>) -> Result<Vec<ObjectId>> {

@@ -11,10 +11,12 @@ use crate::app::{build_matcher, finish, scan_commits, scan_named_files, scan_sta
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
+use crate::scan::Outcome;
 use crate::Verdict;
 
 /// Says how to get past a block when the user is sure, after any failure.
-const BYPASS_HINT: &str = "to bypass once, if you are sure: git commit/push --no-verify";
+const BYPASS_HINT: &str = "to skip the hook once, if you are sure: STAUNCH_SKIP=1 git commit/push \
+                           (recorded in the audit log; --no-verify skips it with no record)";
 
 /// Says why a hook blocks when the scan finished but some content could not be scanned.
 fn not_scanned_hint(what: &str) -> String {
@@ -34,7 +36,7 @@ fn blocked_on_error(err: Error, what: &str) -> Error {
 }
 
 pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
-    let run = || -> Result<Verdict> {
+    let run = || -> Result<(Verdict, Outcome)> {
         let matcher = build_matcher(common)?;
         let max = matcher.options().max_file_size;
         let outcome = if files.is_empty() {
@@ -42,16 +44,126 @@ pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
         } else {
             scan_named_files(&matcher, files, max)?
         };
-        finish(common, &outcome)
+        Ok((finish(common, &outcome)?, outcome))
     };
-    let verdict = run().map_err(|e| blocked_on_error(e, "commit"))?;
+    let (verdict, outcome) = run().map_err(|e| blocked_on_error(e, "commit"))?;
     if verdict == Verdict::Failed {
         eprintln!("{}", not_scanned_hint("commit"));
     }
     if verdict == Verdict::Blocked {
-        eprintln!("staunch: commit blocked: the staged changes add secrets (see above).\nRemove them, or mark a false alarm with a `staunch:allow` comment; {BYPASS_HINT}");
+        eprint!("{}", block_advice(Blocked::Commit, &outcome));
     }
     Ok(verdict)
+}
+
+/// What a hook blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    Commit,
+    Push,
+}
+
+/// How many files and fingerprints the advice names; the report above lists them all.
+const ADVICE_NAMES: usize = 5;
+
+/// `'path'` for a POSIX shell, printed inert: a file name is the change author's choice.
+fn shell_quoted(path: &str) -> String {
+    let quoted = format!("'{}'", path.replace('\'', r"'\''"));
+    crate::report::inert(&quoted).into_owned()
+}
+
+/// What to do about a block, step by step: take the secret out, rotate it if it ever left,
+/// allow a false alarm (a marker where a comment fits, an allow entry or the baseline where it
+/// does not), or skip the hook once, on the record.
+pub fn block_advice(what: Blocked, outcome: &Outcome) -> String {
+    use crate::finding::is_forbidden_pattern;
+    let blocking: Vec<&crate::finding::Finding> =
+        outcome.findings.iter().filter(|f| f.blocks).collect();
+    let secrets = blocking
+        .iter()
+        .filter(|f| !is_forbidden_pattern(f.category))
+        .count();
+    let patterns = blocking.len() - secrets;
+    let mut counted = Vec::new();
+    if secrets > 0 {
+        counted.push(format!("{secrets} secret(s)"));
+    }
+    if patterns > 0 {
+        counted.push(format!(
+            "{patterns} forbidden pattern(s) (private addresses, internal URLs)"
+        ));
+    }
+    let counted = match counted.is_empty() {
+        true => "findings over the caps".to_string(),
+        false => counted.join(" and "),
+    };
+    let mut paths: Vec<&str> = blocking
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| !p.starts_with('<'))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let more = |total: usize| match total > ADVICE_NAMES {
+        true => " ...".to_string(),
+        false => String::new(),
+    };
+    let files: Vec<String> = paths
+        .iter()
+        .take(ADVICE_NAMES)
+        .map(|p| shell_quoted(p))
+        .collect();
+    let mut fingerprints: Vec<&str> = blocking.iter().map(|f| f.fingerprint.as_str()).collect();
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    let shown_prints: Vec<&str> = fingerprints.iter().take(ADVICE_NAMES).copied().collect();
+    let mut text = String::new();
+    match what {
+        Blocked::Commit => {
+            text.push_str(&format!(
+                "staunch: commit blocked: the staged changes add {counted} (above). What to do:\n"
+            ));
+            if !files.is_empty() {
+                text.push_str(&format!(
+                    "  - take it out of this commit: git restore --staged {}{}\n    then remove it \
+                     from the file: read a secret at run time (an environment variable, a secret \
+                     manager), keep only a placeholder in the code\n",
+                    files.join(" "),
+                    more(paths.len())
+                ));
+            }
+        }
+        Blocked::Push => {
+            text.push_str(&format!(
+                "staunch: push blocked: the commits being pushed add {counted} (above). What to do:\n  \
+                 - rewrite the commits that add it (`git commit --amend` for the last one, \
+                 `git rebase -i COMMIT^` for an older one): a later commit that deletes it \
+                 leaves it in history\n"
+            ));
+        }
+    }
+    if secrets > 0 {
+        text.push_str(
+            "  - a real secret that was ever pushed, shared or pasted is exposed: rotate it \
+             (revoke it, issue a new one); removing it from the code does not undo that\n",
+        );
+    }
+    text.push_str(&format!(
+        "  - a false alarm: put a `staunch:allow` comment on its line; where no comment fits (a key \
+         file, test data), add an [[allow]] entry with `paths = [\"...\"]` to .staunch.toml, or \
+         record it in the baseline: staunch baseline add {}{}\n",
+        shown_prints.join(" "),
+        more(fingerprints.len())
+    ));
+    let verb = match what {
+        Blocked::Commit => "commit",
+        Blocked::Push => "push",
+    };
+    text.push_str(&format!(
+        "  - to {verb} anyway, once: STAUNCH_SKIP=1 git {verb} ... (staunch warns, and records the \
+         skip in the audit log when there is one; --no-verify skips every hook and leaves no record)\n"
+    ));
+    text
 }
 
 /// One line of what git gives a pre-push hook on stdin.
@@ -93,7 +205,7 @@ fn is_zero_id(hex: &str) -> bool {
 }
 
 pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
-    let run = || -> Result<Verdict> {
+    let run = || -> Result<(Verdict, Outcome)> {
         let matcher = build_matcher(common)?;
         let repo = GitRepo::discover(Path::new("."))?;
         // Under the pre-commit framework the range comes from the environment instead.
@@ -134,14 +246,14 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
                 .unwrap_or_default(),
             commits.len()
         );
-        finish(common, &outcome)
+        Ok((finish(common, &outcome)?, outcome))
     };
-    let verdict = run().map_err(|e| blocked_on_error(e, "push"))?;
+    let (verdict, outcome) = run().map_err(|e| blocked_on_error(e, "push"))?;
     if verdict == Verdict::Failed {
         eprintln!("{}", not_scanned_hint("push"));
     }
     if verdict == Verdict::Blocked {
-        eprintln!("staunch: push blocked: the commits being pushed add secrets (see above).\nRewrite those commits to remove them (the secret is in history even if a later commit deletes it), and rotate any real credential; {BYPASS_HINT}");
+        eprint!("{}", block_advice(Blocked::Push, &outcome));
     }
     Ok(verdict)
 }

@@ -26,13 +26,15 @@ pub fn write(
             Severity::Medium => paint(f.severity.to_string(), |s| s.yellow().to_string()),
             Severity::Low => paint(f.severity.to_string(), |s| s.cyan().to_string()),
         };
+        let forbidden = crate::finding::is_forbidden_pattern(f.category);
         writeln!(
             out,
-            "{}  {}  {} [{}]",
+            "{}  {}  {} [{}{}]",
             paint(location, |s| s.bold().to_string()),
             severity,
             paint(inert(&f.rule_id).into_owned(), |s| s.magenta().to_string()),
             f.category,
+            if forbidden { ", forbidden pattern" } else { "" },
         )?;
         if !f.blocks {
             writeln!(
@@ -50,7 +52,16 @@ pub fn write(
             )?;
         }
         writeln!(out, "    {}", inert(&f.description))?;
-        writeln!(out, "    secret: {}", inert(&shown_secret(f, options)))?;
+        let shown = shown_secret(f, options);
+        if forbidden {
+            writeln!(out, "    value: {}", inert(&shown))?;
+        } else {
+            writeln!(out, "    secret: {}", inert(&shown))?;
+        }
+        if let Some(excerpt) = &f.excerpt {
+            let line = format!("{}{shown}{}", excerpt.before, excerpt.after);
+            writeln!(out, "    line {}: {}", f.line, inert(line.trim()))?;
+        }
         if let Some(commit) = &f.commit {
             writeln!(out, "    commit: {}", inert(commit))?;
         }
@@ -101,10 +112,21 @@ pub fn write(
         summary
     };
     if outcome.findings.is_empty() && outcome.errors.is_empty() && s.dropped.findings == 0 {
-        writeln!(out, "{}", paint(summary, |s| s.green().to_string()))
+        writeln!(out, "{}", paint(summary, |s| s.green().to_string()))?;
     } else {
-        writeln!(out, "{}", paint(summary, |s| s.red().to_string()))
+        writeln!(out, "{}", paint(summary, |s| s.red().to_string()))?;
     }
+    if s.rejected_checksum > 0 {
+        // A made-up token (`ghp_` and 36 random characters) fails its checksum and is rightly
+        // not reported; saying so keeps a newcomer from concluding that detection is broken.
+        writeln!(
+            out,
+            "note: {} token-shaped value(s) rejected: bad checksum or structure (not a real \
+             token, so not reported; `staunch rules list` shows which rules verify one)",
+            s.rejected_checksum
+        )?;
+    }
+    Ok(())
 }
 
 /// Where else the history holds the secret: the commit count, the last one, and the branches

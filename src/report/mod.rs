@@ -35,8 +35,10 @@ pub struct ReportOptions {
 }
 
 /// The secret as the report shows it.
+/// A forbidden pattern (a private address, an internal URL) is no secret: it is shown as it is,
+/// so a reader can tell which host it is.
 pub fn shown_secret(finding: &Finding, options: &ReportOptions) -> String {
-    if options.show_secrets {
+    if options.show_secrets || crate::finding::is_forbidden_pattern(finding.category) {
         String::from_utf8_lossy(&finding.secret).into_owned()
     } else {
         redact(&finding.secret)
@@ -134,6 +136,16 @@ pub fn write(
         Format::Sarif => sarif::write(out, outcome, options),
         Format::Junit => junit::write(out, outcome, options),
         Format::Github => github::write(out, outcome, options),
+    }
+}
+
+/// The report of a run that failed before it scanned anything, for formats that have a place
+/// for it (SARIF: a failed invocation with the error as a notification); other formats write
+/// nothing, and the error goes to stderr as always.
+pub fn write_failure(out: &mut dyn Write, format: Format, message: &str) -> std::io::Result<()> {
+    match format {
+        Format::Sarif => sarif::write_failure(out, message),
+        _ => Ok(()),
     }
 }
 

@@ -92,6 +92,37 @@ pub fn write(
     writeln!(out)
 }
 
+/// A run that ended in an error before it could scan: no results, the invocation marked
+/// unsuccessful, and the error as its tool execution notification.
+pub fn write_failure(out: &mut dyn Write, message: &str) -> std::io::Result<()> {
+    let mut driver = json!({
+        "name": "staunch",
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "rules": [],
+    });
+    if !INFORMATION_URI.is_empty() {
+        driver["informationUri"] = json!(INFORMATION_URI);
+    }
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": driver},
+            "results": [],
+            "invocations": [{
+                "executionSuccessful": false,
+                "exitCode": 2,
+                "toolExecutionNotifications": [{
+                    "level": "error",
+                    "message": {"text": format!("error: {message}")},
+                }],
+            }],
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
 /// The rule's metadata, from the first finding of that rule (every finding of a rule carries
 /// the same description, category and severity).
 fn rule(f: &Finding) -> Value {

@@ -10,6 +10,7 @@ mod claude_code;
 mod config;
 mod containers;
 mod faults;
+mod first_block;
 mod git;
 mod history;
 mod inert;

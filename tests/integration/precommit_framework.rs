@@ -19,7 +19,7 @@ use std::process::{Command, Output};
 use crate::util::*;
 
 /// How to run pre-commit outside the tests' isolated HOME.
-struct Framework {
+pub(crate) struct Framework {
     python: PathBuf,
     env: Vec<(&'static str, OsString)>,
 }
@@ -41,7 +41,7 @@ fn ok_stdout(cmd: &mut Command) -> Option<String> {
 }
 
 /// Finds python3 and pre-commit, installing pre-commit with pip if it is missing.
-fn framework(test: &str) -> Option<Framework> {
+pub(crate) fn framework(test: &str) -> Option<Framework> {
     let Some(python) =
         ok_stdout(Command::new("python3").args(["-c", "import sys; print(sys.executable)"]))
     else {
@@ -100,7 +100,7 @@ impl Framework {
     }
 
     /// `pre-commit ARGS` in the repository.
-    fn pre_commit(&self, repo: &TestRepo, store: &Path, args: &[&str]) -> Output {
+    pub(crate) fn pre_commit(&self, repo: &TestRepo, store: &Path, args: &[&str]) -> Output {
         let mut cmd = Command::new(&self.python);
         cmd.args(["-m", "pre_commit"]).args(args);
         self.prepare(repo, &mut cmd, store);
@@ -108,7 +108,7 @@ impl Framework {
     }
 
     /// `git ARGS` in the repository, hooks (pre-commit's) enabled.
-    fn git(&self, repo: &TestRepo, store: &Path, args: &[&str]) -> Output {
+    pub(crate) fn git(&self, repo: &TestRepo, store: &Path, args: &[&str]) -> Output {
         let mut cmd = Command::new("git");
         cmd.args(args);
         self.prepare(repo, &mut cmd, store);
@@ -116,7 +116,7 @@ impl Framework {
     }
 }
 
-fn text(out: &Output) -> String {
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -214,7 +214,7 @@ fn exercise(fw: &Framework, config: &str, store: &Path) {
 
 /// This checkout's `.pre-commit-hooks.yaml` as a `repo: local` configuration running the
 /// binary under test.
-fn local_config() -> String {
+pub(crate) fn local_config() -> String {
     let hooks = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
     )
