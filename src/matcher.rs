@@ -638,6 +638,7 @@ impl Matcher {
                     secret: m.secret,
                     decoded: chain,
                     vetoed: m.vetoed,
+                    bad_checksum: m.bad_checksum,
                 };
                 out.push(m, blocks);
             }
