@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn an_entry_matches_its_secret_at_another_path_by_its_secret_fingerprint() {
-        let recorded = finding("generic-password", "old-name.env", b"hunter22");
+        let recorded = finding("generic-password", "old-name.env", b"hunter22"); // staunch:allow
         let baseline = Baseline::from_findings(std::slice::from_ref(&recorded));
         let renamed = secret_fingerprint("generic-password", Category::Credential, b"hunter22");
         assert!(baseline.secret_fingerprints().contains(&renamed));

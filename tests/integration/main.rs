@@ -9,6 +9,7 @@ mod bounds;
 mod claude_code;
 mod config;
 mod faults;
+mod first_hour;
 mod git;
 mod inert;
 mod install;
