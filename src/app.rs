@@ -23,6 +23,7 @@ use crate::Verdict;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 pub fn run(cli: Cli) -> Result<Verdict> {
+    crate::scan::run_started();
     if let Some(dir) = &cli.common.dir {
         std::env::set_current_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -290,6 +291,13 @@ fn scan_options(
         crate::audit::use_configured_path(path)?;
     }
     if !use_baseline {
+        // The baseline commands read no baseline, but `create` says whether the configuration
+        // already names the file it writes.
+        options.baseline_source = settings
+            .baseline
+            .as_ref()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default();
         return Ok((settings.rules, options));
     }
     if let Some(path) = &common.baseline {
@@ -305,7 +313,10 @@ fn scan_options(
             None if sources.baseline_required => {
                 return Err(Error::Config {
                     file: name,
-                    message: "the baseline the configuration names is not there".into(),
+                    message: format!(
+                        "the baseline the configuration names is not there; {}",
+                        crate::baseline::CREATE_HINT
+                    ),
                 })
             }
             None => {}
@@ -369,7 +380,7 @@ pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
 /// not be scanned at all fails the scan (named, exit 2) or, if `[policy] fail_on_unscannable =
 /// false`, is named on stderr and counted as skipped.
 fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let max_file_size = matcher.options().max_file_size;
     let mut outcome = scan::scan_fragments(matcher, found.fragments, scan::NotText::Skip);
     outcome.stats.skipped += found.skipped;
@@ -447,7 +458,7 @@ fn scan_tracked(
     roots: &[PathBuf],
     max_file_size: u64,
 ) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let root = repo
         .work_dir()
         .ok_or_else(|| Error::Git("the repository has no work tree".into()))?;
@@ -526,7 +537,7 @@ pub fn scan_commits(
     tips: &[gix::ObjectId],
 ) -> Result<Outcome> {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let max_file_size = matcher.options().max_file_size;
     let read = AtomicU64::new(0);
     let total = commits.len();
@@ -594,7 +605,7 @@ fn with_progress<R>(status: impl Fn() -> String + Sync, work: impl FnOnce() -> R
 /// apply as to any other fragment.
 pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let repo = GitRepo::discover(Path::new("."))?;
     let collector = scan::Collector::new(matcher.options().max_findings);
     let done = AtomicBool::new(false);
@@ -797,9 +808,8 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            report::write(&mut out, outcome, &options)
-                .and_then(|_| out.flush())
-                .map_err(|e| Error::io("<stdout>", e))?;
+            let written = report::write(&mut out, outcome, &options).and_then(|_| out.flush());
+            crate::output::report_written(written).map_err(|e| Error::io("<stdout>", e))?;
         }
     }
     for err in &outcome.errors {
@@ -948,6 +958,7 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 report::inert(&path.display().to_string()),
                 baseline.findings.len()
             );
+            say_how_to_use_baseline(common, &path, &matcher.options().baseline_source)?;
             Ok(Verdict::Clean)
         }
         BaselineCommand::Migrate { paths, all } => {
@@ -1002,12 +1013,14 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 .filter(|e| !current.contains(&e.fingerprint))
                 .collect();
             for entry in &stale {
-                println!(
+                crate::outln!(
                     "stale: {} {} {}",
-                    entry.path, entry.rule_id, entry.fingerprint
+                    entry.path,
+                    entry.rule_id,
+                    entry.fingerprint
                 );
             }
-            println!(
+            crate::outln!(
                 "{} of {} baseline entries no longer match anything",
                 stale.len(),
                 baseline.findings.len()
@@ -1019,6 +1032,49 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
             })
         }
     }
+}
+
+/// After `baseline create`: a baseline does nothing until the configuration names it (or
+/// `--baseline` does), so say so. The line to add goes to stdout on its own, so that
+/// `staunch baseline create >> .staunch.toml` adds it; the explanation goes to stderr.
+fn say_how_to_use_baseline(common: &Common, written: &Path, configured: &str) -> Result<()> {
+    let written_abs = std::fs::canonicalize(written).map_err(|e| Error::io(written, e))?;
+    if !configured.is_empty() {
+        let same = std::fs::canonicalize(configured).is_ok_and(|c| c == written_abs);
+        if !same {
+            eprintln!(
+                "staunch: note: the configuration uses the baseline {}, not this file",
+                report::inert(configured)
+            );
+        }
+        return Ok(());
+    }
+    let config = match &common.config {
+        Some(file) => std::fs::canonicalize(file).map_err(|e| Error::io(file, e))?,
+        None => {
+            let root = GitRepo::discover(Path::new("."))
+                .ok()
+                .and_then(|repo| repo.work_dir())
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::canonicalize(&root)
+                .map_err(|e| Error::io(&root, e))?
+                .join(crate::config::CONFIG_FILE)
+        }
+    };
+    // The configuration reads the path relative to its own directory.
+    let relative = config
+        .parent()
+        .and_then(|dir| written_abs.strip_prefix(dir).ok())
+        .unwrap_or(&written_abs);
+    let value = relative.to_string_lossy().into_owned();
+    let line = format!("baseline = {}", toml::Value::String(value.clone()));
+    eprintln!(
+        "staunch: to use it, add this line to {} (above any [section]), or pass --baseline {}:",
+        report::inert(&config.display().to_string()),
+        report::inert(&value)
+    );
+    crate::outln!("{line}");
+    Ok(())
 }
 
 fn config_check(common: &Common) -> Result<Verdict> {
@@ -1195,7 +1251,7 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
         eprintln!("rule {}: {}: {}", f.rule, f.problem, shown.escape_debug());
     }
     if failures.is_empty() {
-        println!("{} rules, {} examples: all pass", rules.len(), examples);
+        crate::outln!("{} rules, {} examples: all pass", rules.len(), examples);
         Ok(Verdict::Clean)
     } else {
         eprintln!(

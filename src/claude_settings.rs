@@ -49,14 +49,14 @@ pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     let command = hook_command();
     let mut settings = read(&file)?;
     if !add_hook(&mut settings, &command).map_err(|message| config_error(&file, message))? {
-        println!(
+        crate::outln!(
             "staunch: the Claude Code hook is already in {}",
             file.display()
         );
         return Ok(Verdict::Clean);
     }
     write(&file, &settings)?;
-    println!(
+    crate::outln!(
         "staunch: installed the Claude Code hooks in {}\n  \
          they scan the prompt, and {} calls before they run\n  \
          they run `staunch` from PATH, and block every call on a machine without it",
@@ -69,19 +69,19 @@ pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
 pub fn uninstall(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     let file = settings_path(args.user)?;
     if !file.exists() {
-        println!("staunch: no {}: nothing to remove", file.display());
+        crate::outln!("staunch: no {}: nothing to remove", file.display());
         return Ok(Verdict::Clean);
     }
     let mut settings = read(&file)?;
     if !remove_hook(&mut settings).map_err(|message| config_error(&file, message))? {
-        println!(
+        crate::outln!(
             "staunch: no staunch Claude Code hook in {}: nothing to remove",
             file.display()
         );
         return Ok(Verdict::Clean);
     }
     write(&file, &settings)?;
-    println!(
+    crate::outln!(
         "staunch: removed the Claude Code hook from {}",
         file.display()
     );

@@ -24,6 +24,7 @@ pub mod hooks;
 pub mod install;
 pub mod keywords;
 pub mod matcher;
+pub mod output;
 pub mod re2;
 pub mod report;
 pub mod rules;
