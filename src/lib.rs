@@ -22,6 +22,7 @@ pub mod gitleaks;
 pub mod grouping;
 pub mod hooks;
 pub mod install;
+pub mod json_edit;
 pub mod keywords;
 pub mod matcher;
 pub mod output;

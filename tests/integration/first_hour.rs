@@ -385,3 +385,52 @@ fn sarif_links_the_tool_and_gives_no_rule_its_id_as_name() {
         }
     }
 }
+
+// Item 5: agent settings are kept as the user wrote them.
+
+#[test]
+fn claude_code_settings_keep_their_order_and_layout_and_uninstall_restores_them() {
+    let repo = one_commit();
+    // Keys in the user's order (not alphabetical), four-space indent, a one-line object, a
+    // hook of the user's own: all of it must survive byte for byte.
+    let original = "{\n    \"model\": \"opus\",\n    \"permissions\": {\"deny\": [\"Read(./.env)\"], \"allow\": [\"Bash(npm test:*)\"]},\n    \"hooks\": {\n        \"PreToolUse\": [\n            {\n                \"matcher\": \"Bash\",\n                \"hooks\": [{\"type\": \"command\", \"command\": \"./audit.sh\"}]\n            }\n        ]\n    },\n    \"env\": {\"ZED\": \"1\", \"ALPHA\": \"2\"}\n}\n";
+    repo.write(".claude/settings.json", original);
+    let file = repo.path().join(".claude/settings.json");
+    let out = repo.run(&["install", "--claude-code"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let installed = std::fs::read_to_string(&file).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&installed).unwrap();
+    assert!(doc["hooks"]["UserPromptSubmit"].is_array(), "{installed}");
+    assert_eq!(doc["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
+    // What was there comes first, unchanged, up to where staunch's group goes.
+    let users_group_end = original.find("\n        ]").unwrap();
+    assert!(
+        installed.starts_with(&original[..users_group_end]),
+        "{installed}"
+    );
+    assert!(
+        installed.ends_with("\n    },\n    \"env\": {\"ZED\": \"1\", \"ALPHA\": \"2\"}\n}\n"),
+        "{installed}"
+    );
+    // staunch's own lines are laid out like their neighbours: four spaces a level.
+    assert!(
+        installed.contains("\n            {\n                \"matcher\": \"Write|"),
+        "{installed}"
+    );
+    let out = repo.run(&["install", "--claude-code"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), installed);
+
+    let out = repo.run(&["uninstall", "--claude-code"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+
+    // No file before: none after.
+    let fresh = one_commit();
+    let out = fresh.run(&["install", "--claude-code"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(fresh.path().join(".claude/settings.json").is_file());
+    let out = fresh.run(&["uninstall", "--claude-code"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!fresh.path().join(".claude").exists(), "{}", text(&out));
+}
