@@ -610,39 +610,64 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let collector = scan::Collector::new(matcher.options().max_findings);
     let done = AtomicBool::new(false);
     let total = AtomicU64::new(0);
+    let progress = HistoryProgress::default();
+    let terminal = std::io::stderr().is_terminal();
+    let show = || {
+        let (files, bytes, found) = collector.progress();
+        eprint!(
+            "\r\x1b[Kstaunch: {}",
+            progress.status(files, total.load(Relaxed), bytes, found)
+        );
+    };
     let skipped = std::thread::scope(|scope| {
-        if std::io::stderr().is_terminal() {
+        if terminal {
             scope.spawn(|| {
                 while !done.load(Relaxed) {
-                    let (files, bytes, found) = collector.progress();
-                    eprint!(
-                        "\rstaunch: {files}/{} blobs, {} MiB, {found} finding(s)  ",
-                        total.load(Relaxed),
-                        bytes >> 20
-                    );
+                    show();
                     std::thread::sleep(std::time::Duration::from_millis(200));
                 }
                 eprint!("\r\x1b[K");
             });
         }
         let result = (|| {
+            let might_report = |data: &[u8]| {
+                let maybe = matcher.might_report(data);
+                if maybe {
+                    progress.candidates.fetch_add(1, Relaxed);
+                }
+                maybe
+            };
             let found = repo.history_candidates(
                 max_file_size,
                 &total,
                 |data| {
                     collector.note_scanned(data.len() as u64);
-                    matcher.might_report(data)
+                    might_report(data)
                 },
                 |message| {
                     collector.note_message(message.len() as u64);
-                    matcher.might_report(message)
+                    might_report(message)
                 },
             )?;
+            // Each phase is named as it starts, so a short one is seen too.
+            progress
+                .to_confirm
+                .store((found.placed.len() + found.messages.len()) as u64, Relaxed);
+            progress.phase.store(1, Relaxed);
+            if terminal {
+                show();
+            }
             repo.for_each_blob(&found.placed, max_file_size, |fragment| {
-                collector.rescan(matcher, fragment)
+                collector.rescan(matcher, fragment);
+                progress.confirmed.fetch_add(1, Relaxed);
             })?;
             for message in found.messages {
                 collector.rescan(matcher, message);
+                progress.confirmed.fetch_add(1, Relaxed);
+            }
+            progress.phase.store(2, Relaxed);
+            if terminal {
+                show();
             }
             // Annotated tags, and blobs and trees a reference points at with no commit in
             // between: no commit's tree need hold those. A blob already placed at a commit is
@@ -670,7 +695,11 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     })?;
     let (skipped, placed, commits) = skipped;
     let mut outcome = collector.finish(skipped, started);
-    at_branch_tips(matcher, &repo, &placed, &mut outcome)?;
+    let found = outcome.findings.len();
+    with_progress(
+        || format!("last phase: which branches still hold the {found} finding(s)  "),
+        || at_branch_tips(matcher, &repo, &placed, &mut outcome),
+    )?;
     let order: std::collections::HashMap<gix::ObjectId, usize> =
         commits.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     group_by_secret(&mut outcome, &|commit: &str| {
@@ -681,6 +710,41 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     });
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
+}
+
+/// What `scan --all` is doing, for its progress line: reading every blob (and how many may
+/// hold a secret), confirming those candidates with their commit and path (findings counted as
+/// they are confirmed), then the annotated tags and what refs point at directly.
+#[derive(Default)]
+struct HistoryProgress {
+    phase: std::sync::atomic::AtomicU8,
+    candidates: std::sync::atomic::AtomicU64,
+    to_confirm: std::sync::atomic::AtomicU64,
+    confirmed: std::sync::atomic::AtomicU64,
+}
+
+impl HistoryProgress {
+    fn status(&self, files: u64, total: u64, bytes: u64, found: u64) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let candidates = self.candidates.load(Relaxed);
+        match self.phase.load(Relaxed) {
+            0 if total > 0 && files >= total => format!(
+                "{total} blobs read, {} MiB; finding the commits that added the {candidates} \
+                 that may hold a secret  ",
+                bytes >> 20
+            ),
+            0 => format!(
+                "reading blobs: {files}/{total}, {} MiB, {candidates} may hold a secret  ",
+                bytes >> 20
+            ),
+            1 => format!(
+                "confirming candidates: {}/{}, {found} finding(s)  ",
+                self.confirmed.load(Relaxed),
+                self.to_confirm.load(Relaxed)
+            ),
+            _ => format!("annotated tags and refs, {found} finding(s)  "),
+        }
+    }
 }
 
 /// One finding per (rule, path, secret), at the earliest commit by `order`.

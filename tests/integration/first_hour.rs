@@ -434,3 +434,29 @@ fn claude_code_settings_keep_their_order_and_layout_and_uninstall_restores_them(
     assert!(out.status.success(), "{}", text(&out));
     assert!(!fresh.path().join(".claude").exists(), "{}", text(&out));
 }
+
+#[test]
+fn the_history_progress_line_names_each_phase_and_counts_findings_as_confirmed() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is missing, so there is no terminal to test on");
+        return;
+    }
+    let repo = one_commit();
+    repo.write("config.py", format!("KEY = \"{}\"\n", fake_aws_key()));
+    repo.add("config.py");
+    repo.commit("key");
+    // The progress line is drawn only on a terminal: `script` gives the run one.
+    let line = format!("'{}' scan --all --color never", staunch_bin().display());
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(repo.path());
+    repo.env(&mut cmd);
+    let out = run_with_stdin(cmd, None);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("confirming candidates: "), "{shown}");
+    assert!(
+        shown.contains("annotated tags and refs, 1 finding(s)"),
+        "{shown}"
+    );
+}
