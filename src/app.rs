@@ -24,6 +24,7 @@ use crate::Verdict;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 pub fn run(cli: Cli) -> Result<Verdict> {
+    crate::scan::run_started();
     if let Some(dir) = &cli.common.dir {
         std::env::set_current_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -297,6 +298,13 @@ fn scan_options(
         crate::audit::use_configured_path(path)?;
     }
     if !use_baseline {
+        // The baseline commands read no baseline, but `create` says whether the configuration
+        // already names the file it writes.
+        options.baseline_source = settings
+            .baseline
+            .as_ref()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default();
         return Ok((settings.rules, options));
     }
     if let Some(path) = &common.baseline {
@@ -312,7 +320,10 @@ fn scan_options(
             None if sources.baseline_required => {
                 return Err(Error::Config {
                     file: name,
-                    message: "the baseline the configuration names is not there".into(),
+                    message: format!(
+                        "the baseline the configuration names is not there; {}",
+                        crate::baseline::CREATE_HINT
+                    ),
                 })
             }
             None => {}
@@ -430,7 +441,7 @@ pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
 /// not be scanned at all fails the scan (named, exit 2) or, if `[policy] fail_on_unscannable =
 /// false`, is named on stderr and counted as skipped.
 fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let max_file_size = matcher.options().max_file_size;
     let mut outcome = scan::scan_fragments(matcher, found.fragments, scan::NotText::Skip);
     outcome.stats.skipped += found.skipped;
@@ -508,7 +519,7 @@ fn scan_tracked(
     roots: &[PathBuf],
     max_file_size: u64,
 ) -> Result<Outcome> {
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let root = repo
         .work_dir()
         .ok_or_else(|| Error::Git("the repository has no work tree".into()))?;
@@ -587,7 +598,7 @@ pub fn scan_commits(
     tips: &[gix::ObjectId],
 ) -> Result<Outcome> {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let max_file_size = matcher.options().max_file_size;
     let read = AtomicU64::new(0);
     let total = commits.len();
@@ -655,44 +666,69 @@ fn with_progress<R>(status: impl Fn() -> String + Sync, work: impl FnOnce() -> R
 /// apply as to any other fragment.
 pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-    let started = std::time::Instant::now();
+    let started = crate::scan::run_started();
     let repo = GitRepo::discover(Path::new("."))?;
     let collector = scan::Collector::new(matcher.options().max_findings);
     let done = AtomicBool::new(false);
     let total = AtomicU64::new(0);
+    let progress = HistoryProgress::default();
+    let terminal = std::io::stderr().is_terminal();
+    let show = || {
+        let (files, bytes, found) = collector.progress();
+        eprint!(
+            "\r\x1b[Kstaunch: {}",
+            progress.status(files, total.load(Relaxed), bytes, found)
+        );
+    };
     let skipped = std::thread::scope(|scope| {
-        if std::io::stderr().is_terminal() {
+        if terminal {
             scope.spawn(|| {
                 while !done.load(Relaxed) {
-                    let (files, bytes, found) = collector.progress();
-                    eprint!(
-                        "\rstaunch: {files}/{} blobs, {} MiB, {found} finding(s)  ",
-                        total.load(Relaxed),
-                        bytes >> 20
-                    );
+                    show();
                     std::thread::sleep(std::time::Duration::from_millis(200));
                 }
                 eprint!("\r\x1b[K");
             });
         }
         let result = (|| {
+            let might_report = |data: &[u8]| {
+                let maybe = matcher.might_report(data);
+                if maybe {
+                    progress.candidates.fetch_add(1, Relaxed);
+                }
+                maybe
+            };
             let found = repo.history_candidates(
                 max_file_size,
                 &total,
                 |data| {
                     collector.note_scanned(data.len() as u64);
-                    matcher.might_report(data)
+                    might_report(data)
                 },
                 |message| {
                     collector.note_message(message.len() as u64);
-                    matcher.might_report(message)
+                    might_report(message)
                 },
             )?;
+            // Each phase is named as it starts, so a short one is seen too.
+            progress
+                .to_confirm
+                .store((found.placed.len() + found.messages.len()) as u64, Relaxed);
+            progress.phase.store(1, Relaxed);
+            if terminal {
+                show();
+            }
             repo.for_each_blob(&found.placed, max_file_size, |fragment| {
-                collector.rescan(matcher, fragment)
+                collector.rescan(matcher, fragment);
+                progress.confirmed.fetch_add(1, Relaxed);
             })?;
             for message in found.messages {
                 collector.rescan(matcher, message);
+                progress.confirmed.fetch_add(1, Relaxed);
+            }
+            progress.phase.store(2, Relaxed);
+            if terminal {
+                show();
             }
             // Annotated tags, and blobs and trees a reference points at with no commit in
             // between: no commit's tree need hold those. A blob already placed at a commit is
@@ -720,7 +756,11 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     })?;
     let (skipped, placed, commits) = skipped;
     let mut outcome = collector.finish(skipped, started);
-    at_branch_tips(matcher, &repo, &placed, &mut outcome)?;
+    let found = outcome.findings.len();
+    with_progress(
+        || format!("last phase: which branches still hold the {found} finding(s)  "),
+        || at_branch_tips(matcher, &repo, &placed, &mut outcome),
+    )?;
     let order: std::collections::HashMap<gix::ObjectId, usize> =
         commits.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     group_by_secret(&mut outcome, &|commit: &str| {
@@ -731,6 +771,41 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     });
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(outcome)
+}
+
+/// What `scan --all` is doing, for its progress line: reading every blob (and how many may
+/// hold a secret), confirming those candidates with their commit and path (findings counted as
+/// they are confirmed), then the annotated tags and what refs point at directly.
+#[derive(Default)]
+struct HistoryProgress {
+    phase: std::sync::atomic::AtomicU8,
+    candidates: std::sync::atomic::AtomicU64,
+    to_confirm: std::sync::atomic::AtomicU64,
+    confirmed: std::sync::atomic::AtomicU64,
+}
+
+impl HistoryProgress {
+    fn status(&self, files: u64, total: u64, bytes: u64, found: u64) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let candidates = self.candidates.load(Relaxed);
+        match self.phase.load(Relaxed) {
+            0 if total > 0 && files >= total => format!(
+                "{total} blobs read, {} MiB; finding the commits that added the {candidates} \
+                 that may hold a secret  ",
+                bytes >> 20
+            ),
+            0 => format!(
+                "reading blobs: {files}/{total}, {} MiB, {candidates} may hold a secret  ",
+                bytes >> 20
+            ),
+            1 => format!(
+                "confirming candidates: {}/{}, {found} finding(s)  ",
+                self.confirmed.load(Relaxed),
+                self.to_confirm.load(Relaxed)
+            ),
+            _ => format!("annotated tags and refs, {found} finding(s)  "),
+        }
+    }
 }
 
 /// One finding per (rule, path, secret), at the earliest commit by `order`.
@@ -858,9 +933,8 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            report::write(&mut out, outcome, &options)
-                .and_then(|_| out.flush())
-                .map_err(|e| Error::io("<stdout>", e))?;
+            let written = report::write(&mut out, outcome, &options).and_then(|_| out.flush());
+            crate::output::report_written(written).map_err(|e| Error::io("<stdout>", e))?;
         }
     }
     if common.output.is_some() {
@@ -1021,6 +1095,7 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 report::inert(&path.display().to_string()),
                 baseline.findings.len()
             );
+            say_how_to_use_baseline(common, &path, &matcher.options().baseline_source)?;
             Ok(Verdict::Clean)
         }
         BaselineCommand::Add { fingerprints } => baseline_add(common, &matcher, fingerprints),
@@ -1076,12 +1151,14 @@ fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
                 .filter(|e| !current.contains(&e.fingerprint))
                 .collect();
             for entry in &stale {
-                println!(
+                crate::outln!(
                     "stale: {} {} {}",
-                    entry.path, entry.rule_id, entry.fingerprint
+                    entry.path,
+                    entry.rule_id,
+                    entry.fingerprint
                 );
             }
-            println!(
+            crate::outln!(
                 "{} of {} baseline entries no longer match anything",
                 stale.len(),
                 baseline.findings.len()
@@ -1192,6 +1269,49 @@ fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> 
         );
     }
     Ok(Verdict::Clean)
+}
+
+/// After `baseline create`: a baseline does nothing until the configuration names it (or
+/// `--baseline` does), so say so. The line to add goes to stdout on its own, so that
+/// `staunch baseline create >> .staunch.toml` adds it; the explanation goes to stderr.
+fn say_how_to_use_baseline(common: &Common, written: &Path, configured: &str) -> Result<()> {
+    let written_abs = std::fs::canonicalize(written).map_err(|e| Error::io(written, e))?;
+    if !configured.is_empty() {
+        let same = std::fs::canonicalize(configured).is_ok_and(|c| c == written_abs);
+        if !same {
+            eprintln!(
+                "staunch: note: the configuration uses the baseline {}, not this file",
+                report::inert(configured)
+            );
+        }
+        return Ok(());
+    }
+    let config = match &common.config {
+        Some(file) => std::fs::canonicalize(file).map_err(|e| Error::io(file, e))?,
+        None => {
+            let root = GitRepo::discover(Path::new("."))
+                .ok()
+                .and_then(|repo| repo.work_dir())
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::canonicalize(&root)
+                .map_err(|e| Error::io(&root, e))?
+                .join(crate::config::CONFIG_FILE)
+        }
+    };
+    // The configuration reads the path relative to its own directory.
+    let relative = config
+        .parent()
+        .and_then(|dir| written_abs.strip_prefix(dir).ok())
+        .unwrap_or(&written_abs);
+    let value = relative.to_string_lossy().into_owned();
+    let line = format!("baseline = {}", toml::Value::String(value.clone()));
+    eprintln!(
+        "staunch: to use it, add this line to {} (above any [section]), or pass --baseline {}:",
+        report::inert(&config.display().to_string()),
+        report::inert(&value)
+    );
+    crate::outln!("{line}");
+    Ok(())
 }
 
 fn config_check(common: &Common) -> Result<Verdict> {
@@ -1376,7 +1496,7 @@ fn rules_test(files: &[PathBuf]) -> Result<Verdict> {
         eprintln!("rule {}: {}: {}", f.rule, f.problem, shown.escape_debug());
     }
     if failures.is_empty() {
-        println!("{} rules, {} examples: all pass", rules.len(), examples);
+        crate::outln!("{} rules, {} examples: all pass", rules.len(), examples);
         Ok(Verdict::Clean)
     } else {
         eprintln!(

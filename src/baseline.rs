@@ -14,6 +14,10 @@ use crate::finding::{legacy_fingerprint, secret_fingerprint, Finding, FINGERPRIN
 /// The default baseline file name at the repository root.
 pub const BASELINE_FILE: &str = ".staunch-baseline.json";
 
+/// What to do about a baseline that is not there.
+pub const CREATE_HINT: &str =
+    "create it with `staunch baseline create` (it records today's findings, so only new ones block)";
+
 /// gitleaks' ignore file, read at the repository root.
 pub const IGNORE_FILE: &str = ".gitleaksignore";
 
@@ -88,7 +92,13 @@ impl Baseline {
     }
 
     pub fn read(path: &Path) -> Result<Baseline> {
-        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let data = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Config {
+                file: path.display().to_string(),
+                message: format!("no such baseline; {CREATE_HINT}"),
+            },
+            _ => Error::io(path, e),
+        })?;
         Baseline::parse(&path.display().to_string(), &data)
     }
 
@@ -219,7 +229,7 @@ mod tests {
 
     #[test]
     fn an_entry_matches_its_secret_at_another_path_by_its_secret_fingerprint() {
-        let recorded = finding("generic-password", "old-name.env", b"hunter22");
+        let recorded = finding("generic-password", "old-name.env", b"hunter22"); // staunch:allow
         let baseline = Baseline::from_findings(std::slice::from_ref(&recorded));
         let renamed = secret_fingerprint("generic-password", Category::Credential, b"hunter22");
         assert!(baseline.secret_fingerprints().contains(&renamed));

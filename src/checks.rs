@@ -438,7 +438,7 @@ fn internal_host(secret: &[u8], internal_domains: &[String]) -> bool {
         return false;
     }
     if labels.len() == 1 {
-        // A single label (`http://wiki/`, `http://jenkins:8080/`) resolves only on a company
+        // A single label (`http://wiki/`, `http://jenkins:8080/`) resolves only on a company // staunch:allow
         // network, but test code is full of single-label stand-ins (`http://original/a`), so
         // only the names intranets actually use count (plus the user's internal domains).
         let label = labels[0]
@@ -791,9 +791,9 @@ mod tests {
             b"abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
         ));
         // Account ids computed by hand for these two made-up key ids.
-        assert!(aws_key_id(b"AKIAUJZDEGXDNCF32EPF"));
-        assert!(!aws_key_id(b"AKIAPFT7V4SEH2KVJ72C"));
-        assert!(pypi_macaroon(b"pypi-AgEIcHlwaS5vcmcCEDcuWcGpL6PzDPyuLN5IoosAAAYg1aIcN6o7heV7n1S4Httr2iLMtkBo8hgntQgdgHTIGOM"));
+        assert!(aws_key_id(b"AKIAUJZDEGXDNCF32EPF")); // staunch:allow
+        assert!(!aws_key_id(b"AKIAPFT7V4SEH2KVJ72C")); // staunch:allow
+        assert!(pypi_macaroon(b"pypi-AgEIcHlwaS5vcmcCEDcuWcGpL6PzDPyuLN5IoosAAAYg1aIcN6o7heV7n1S4Httr2iLMtkBo8hgntQgdgHTIGOM")); // staunch:allow
         assert!(!pypi_macaroon(
             b"pypi-AgEHcHlwaS5jbwIQ6fQJMAN72cYUgaENCw3_HA"
         ));
@@ -805,10 +805,10 @@ mod tests {
     #[test]
     fn ipv4_ranges() {
         for ok in [
-            "10.40.3.17",
-            "172.16.5.44",
-            "172.31.200.25",
-            "192.168.77.21",
+            "10.40.3.17",    // staunch:allow
+            "172.16.5.44",   // staunch:allow
+            "172.31.200.25", // staunch:allow
+            "192.168.77.21", // staunch:allow
         ] {
             assert!(private_ipv4(ok.as_bytes(), &ctx()), "{ok}");
         }
@@ -836,8 +836,8 @@ mod tests {
 
     #[test]
     fn ipv6_ula() {
-        assert!(private_ipv6(b"fd12:3456:789a::1", &ctx()));
-        assert!(private_ipv6(b"fc9e:41b2:7c0d:1::20", &ctx()));
+        assert!(private_ipv6(b"fd12:3456:789a::1", &ctx())); // staunch:allow
+        assert!(private_ipv6(b"fc9e:41b2:7c0d:1::20", &ctx())); // staunch:allow
         assert!(!private_ipv6(b"fc00::1", &ctx()));
         assert!(!private_ipv6(b"fd00:1234::1", &ctx()));
         assert!(!private_ipv6(b"fe80::1", &ctx()));
@@ -852,7 +852,7 @@ mod tests {
             "api.svc.cluster.local",
             "intranet",
             "grafana.corp.acme.com",
-            "10.61.2.37",
+            "10.61.2.37", // staunch:allow
             "nas.home.arpa",
         ] {
             assert!(internal_host(ok.as_bytes(), &[]), "{ok}");

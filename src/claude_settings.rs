@@ -47,16 +47,17 @@ pub fn hook_command() -> String {
 pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     let file = settings_path(args.user)?;
     let command = hook_command();
-    let mut settings = read(&file)?;
+    let (text, mut settings) = read(&file)?;
     if !add_hook(&mut settings, &command).map_err(|message| config_error(&file, message))? {
-        println!(
+        crate::outln!(
             "staunch: the Claude Code hook is already in {}",
             file.display()
         );
         return Ok(Verdict::Clean);
     }
-    write(&file, &settings)?;
-    println!(
+    let edited = edited(add_hook_text(&text, &command), &settings);
+    write(&file, &edited, &settings)?;
+    crate::outln!(
         "staunch: installed the Claude Code hooks in {}\n  \
          they scan the prompt, and {} calls before they run\n  \
          they run `staunch` from PATH, and block every call on a machine without it",
@@ -69,19 +70,33 @@ pub fn install(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
 pub fn uninstall(_common: &Common, args: &InstallArgs) -> Result<Verdict> {
     let file = settings_path(args.user)?;
     if !file.exists() {
-        println!("staunch: no {}: nothing to remove", file.display());
+        crate::outln!("staunch: no {}: nothing to remove", file.display());
         return Ok(Verdict::Clean);
     }
-    let mut settings = read(&file)?;
+    let (text, mut settings) = read(&file)?;
     if !remove_hook(&mut settings).map_err(|message| config_error(&file, message))? {
-        println!(
+        crate::outln!(
             "staunch: no staunch Claude Code hook in {}: nothing to remove",
             file.display()
         );
         return Ok(Verdict::Clean);
     }
-    write(&file, &settings)?;
-    println!(
+    let edited = edited(remove_hook_text(&text), &settings);
+    if edited.as_deref().is_some_and(|t| t.trim() == "{}") {
+        // Nothing is left but what `install` makes of a missing file: there was none.
+        std::fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
+        if let Some(dir) = file.parent() {
+            // Only if empty; a directory with anything in it stays.
+            let _ = std::fs::remove_dir(dir);
+        }
+        crate::outln!(
+            "staunch: removed the Claude Code hook, and {}, which held nothing else",
+            file.display()
+        );
+        return Ok(Verdict::Clean);
+    }
+    write(&file, &edited, &settings)?;
+    crate::outln!(
         "staunch: removed the Claude Code hook from {}",
         file.display()
     );
@@ -119,15 +134,17 @@ fn config_error(file: &Path, message: String) -> Error {
     }
 }
 
-/// The settings as JSON; a missing or empty file is an empty object.
-fn read(file: &Path) -> Result<Value> {
+/// The settings' text and value; a missing or empty file is an empty object.
+fn read(file: &Path) -> Result<(String, Value)> {
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(json!({})),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((String::new(), json!({})))
+        }
         Err(e) => return Err(Error::io(file, e)),
     };
     if text.trim().is_empty() {
-        return Ok(json!({}));
+        return Ok((text, json!({})));
     }
     let value: Value = serde_json::from_str(&text).map_err(|e| {
         config_error(
@@ -141,16 +158,29 @@ fn read(file: &Path) -> Result<Value> {
             "not a JSON object; left untouched, fix it and run again".into(),
         ));
     }
-    Ok(value)
+    Ok((text, value))
 }
 
-/// Writes through a temporary file and a rename, so an interrupted write never leaves the user
-/// with half a settings file.
-fn write(file: &Path, settings: &Value) -> Result<()> {
+/// The edited text, if it says exactly what the edit of the value says: the text edit keeps
+/// the user's layout, the value is the truth.
+fn edited(text: Option<String>, wanted: &Value) -> Option<String> {
+    text.filter(|t| serde_json::from_str::<Value>(t).ok().as_ref() == Some(wanted))
+}
+
+/// Writes `text` (the user's file, edited), or else `settings` laid out afresh (a new file),
+/// through a temporary file and a rename, so an interrupted write never leaves the user with
+/// half a settings file.
+fn write(file: &Path, text: &Option<String>, settings: &Value) -> Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut text = serde_json::to_string_pretty(settings).expect("a JSON value serialises");
-    text.push('\n');
+    let text = match text {
+        Some(text) => text.clone(),
+        None => {
+            let mut text = serde_json::to_string_pretty(settings).expect("a JSON value serialises");
+            text.push('\n');
+            text
+        }
+    };
     let temp = file.with_extension("json.staunch-tmp");
     std::fs::write(&temp, text).map_err(|e| Error::io(&temp, e))?;
     std::fs::rename(&temp, file).map_err(|e| {
@@ -214,6 +244,115 @@ pub fn add_hook(settings: &mut Value, command: &str) -> std::result::Result<bool
         changed = true;
     }
     Ok(changed)
+}
+
+/// staunch's entry as written into a file: `matcher` (where the event has one), then
+/// `hooks`, each hook `type` then `command`, the order Claude Code's documentation uses.
+#[derive(serde::Serialize)]
+struct Group<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matcher: Option<&'a str>,
+    hooks: [Hook<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+struct Hook<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    command: &'a str,
+}
+
+/// [`add_hook`] on the text: the same change, every other byte kept. `None` where the text
+/// cannot be edited in place (an empty file: it is written afresh).
+fn add_hook_text(text: &str, command: &str) -> Option<String> {
+    use crate::json_edit::{append, insert, Step};
+    if text.trim().is_empty() {
+        return None;
+    }
+    let mut text = text.to_string();
+    for (event, matcher) in EVENTS {
+        let group = Group {
+            matcher,
+            hooks: [Hook {
+                kind: "command",
+                command,
+            }],
+        };
+        let value: Value = serde_json::from_str(&text).ok()?;
+        let Some(hooks) = value.get("hooks") else {
+            let hooks = std::collections::BTreeMap::from([(event, [&group])]);
+            text = insert(&text, &[], "hooks", &hooks)?;
+            continue;
+        };
+        let Some(groups) = hooks.get(event).and_then(Value::as_array) else {
+            text = insert(&text, &[Step::Key("hooks")], event, &[&group])?;
+            continue;
+        };
+        let wanted = entry(matcher, command);
+        let ours: Vec<&Value> = groups.iter().filter(|g| has_ours(g)).collect();
+        if matches!(ours.as_slice(), [only] if **only == wanted) {
+            continue;
+        }
+        text = remove_ours_text(text, event, groups)?;
+        text = append(&text, &[Step::Key("hooks"), Step::Key(event)], &group)?;
+    }
+    Some(text)
+}
+
+/// [`remove_hook`] on the text.
+fn remove_hook_text(text: &str) -> Option<String> {
+    use crate::json_edit::{remove, Step};
+    let mut text = text.to_string();
+    let mut removed = false;
+    for (event, _) in EVENTS {
+        let value: Value = serde_json::from_str(&text).ok()?;
+        let Some(groups) = value["hooks"].get(event).and_then(Value::as_array) else {
+            continue;
+        };
+        if !groups.iter().any(has_ours) {
+            continue;
+        }
+        removed = true;
+        text = remove_ours_text(text, event, groups)?;
+        let value: Value = serde_json::from_str(&text).ok()?;
+        if value["hooks"][event].as_array().is_some_and(Vec::is_empty) {
+            text = remove(&text, &[Step::Key("hooks")], 0, Some(event))?;
+        }
+    }
+    let value: Value = serde_json::from_str(&text).ok()?;
+    if removed && value["hooks"].as_object().is_some_and(|h| h.is_empty()) {
+        text = remove(&text, &[], 0, Some("hooks"))?;
+    }
+    Some(text)
+}
+
+/// Removes staunch's hooks from the event's `groups` (as the text holds them), and the groups
+/// left with none, last first so the indexes still hold.
+fn remove_ours_text(mut text: String, event: &str, groups: &[Value]) -> Option<String> {
+    use crate::json_edit::{remove, Step};
+    for (i, group) in groups.iter().enumerate().rev() {
+        let Some(hooks) = group.get("hooks").and_then(Value::as_array) else {
+            continue;
+        };
+        let ours = |h: &Value| h["command"].as_str().is_some_and(is_staunch_command);
+        if !hooks.iter().any(ours) {
+            continue;
+        }
+        if hooks.iter().all(ours) {
+            text = remove(&text, &[Step::Key("hooks"), Step::Key(event)], i, None)?;
+            continue;
+        }
+        for (j, _) in hooks.iter().enumerate().rev().filter(|(_, h)| ours(h)) {
+            let path = [
+                Step::Key("hooks"),
+                Step::Key(event),
+                Step::Index(i),
+                Step::Key("hooks"),
+            ];
+            text = remove(&text, &path, j, None)?;
+        }
+    }
+    Some(text)
 }
 
 /// Whether a matcher group holds one of staunch's hooks.
@@ -333,6 +472,27 @@ mod tests {
             json!({"hooks": {"PreToolUse": [{"matcher": "Write", "hooks": [
                 {"type": "command", "command": "fmt.sh"}]}]}})
         );
+    }
+
+    #[test]
+    fn the_text_edit_keeps_order_and_layout_and_undoes_itself() {
+        let text = "{\n    \"model\": \"opus\",\n    \"hooks\": {\n        \"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"done.sh\"}]}],\n        \"PreToolUse\": [\n            {\"matcher\": \"Bash\", \"hooks\": [{\"type\": \"command\", \"command\": \"audit.sh\"}]}\n        ]\n    },\n    \"env\": {\"B\": \"1\", \"A\": \"2\"}\n}\n";
+        let added = add_hook_text(text, CMD).unwrap();
+        let mut wanted: Value = serde_json::from_str(text).unwrap();
+        add_hook(&mut wanted, CMD).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&added).unwrap(), wanted);
+        // Everything that was there is still there, in its place, byte for byte: staunch's
+        // group follows the last PreToolUse group, UserPromptSubmit follows PreToolUse.
+        let before_ours = &text[..text.find("\n        ]").unwrap()];
+        assert!(added.starts_with(before_ours), "{added}");
+        assert!(
+            added.ends_with("\"env\": {\"B\": \"1\", \"A\": \"2\"}\n}\n"),
+            "{added}"
+        );
+        assert_eq!(add_hook_text(&added, CMD).as_deref(), Some(added.as_str()));
+        assert_eq!(remove_hook_text(&added).unwrap(), text);
+        let alone = add_hook_text("{\"a\": 1}", CMD).unwrap();
+        assert_eq!(remove_hook_text(&alone).unwrap(), "{\"a\": 1}");
     }
 
     #[test]

@@ -20,6 +20,137 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments like `Cli::parse`, with each subcommand's help listing
+    /// only the common options it uses (see [`focused_command`]).
+    pub fn parse_focused() -> Cli {
+        Self::from_matches(focused_command().get_matches())
+    }
+
+    /// [`Cli::parse_focused`] over `args`, for tests.
+    pub fn try_parse_focused_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = focused_command().try_get_matches_from(args)?;
+        Ok(Self::from_matches(matches))
+    }
+
+    fn from_matches(matches: clap::ArgMatches) -> Cli {
+        use clap::FromArgMatches;
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The common options each command uses, by command path; a command not listed uses them all.
+/// The others are still accepted everywhere (scripts pass them: the command line is a
+/// contract), only left out of that command's help.
+const USES: &[(&[&str], &[&str])] = &[
+    (&["install"], &["dir", "audit_log"]),
+    (&["uninstall"], &["dir", "audit_log"]),
+    (&["baseline"], BASELINE_USES),
+    (&["baseline", "create"], BASELINE_CREATE_USES),
+    (&["baseline", "check"], BASELINE_CHECK_USES),
+    (&["baseline", "migrate"], BASELINE_USES),
+    (&["config"], CONFIG_USES),
+    (&["config", "check"], CONFIG_USES),
+    (&["rules"], &["dir", "rule_packs", "format", "audit_log"]),
+    (
+        &["rules", "list"],
+        &["dir", "rule_packs", "format", "audit_log"],
+    ),
+    (&["rules", "test"], &["dir", "audit_log"]),
+];
+const SCAN_SETTINGS: [&str; 6] = [
+    "dir",
+    "config",
+    "rule_packs",
+    "max_file_size",
+    "archive_depth",
+    "audit_log",
+];
+const BASELINE_CREATE_USES: &[&str] = &[
+    SCAN_SETTINGS[0],
+    SCAN_SETTINGS[1],
+    SCAN_SETTINGS[2],
+    SCAN_SETTINGS[3],
+    SCAN_SETTINGS[4],
+    SCAN_SETTINGS[5],
+    "threads",
+    "output",
+];
+const BASELINE_CHECK_USES: &[&str] = &[
+    SCAN_SETTINGS[0],
+    SCAN_SETTINGS[1],
+    SCAN_SETTINGS[2],
+    SCAN_SETTINGS[3],
+    SCAN_SETTINGS[4],
+    SCAN_SETTINGS[5],
+    "threads",
+    "baseline",
+];
+const BASELINE_USES: &[&str] = &[
+    SCAN_SETTINGS[0],
+    SCAN_SETTINGS[1],
+    SCAN_SETTINGS[2],
+    SCAN_SETTINGS[3],
+    SCAN_SETTINGS[4],
+    SCAN_SETTINGS[5],
+    "threads",
+    "output",
+    "baseline",
+];
+const CONFIG_USES: &[&str] = &[
+    SCAN_SETTINGS[0],
+    SCAN_SETTINGS[1],
+    SCAN_SETTINGS[2],
+    SCAN_SETTINGS[3],
+    SCAN_SETTINGS[4],
+    SCAN_SETTINGS[5],
+    "baseline",
+];
+
+/// The clap command with, in each subcommand, a hidden copy of every global option that
+/// command does not use. clap copies a global option into a subcommand only where the
+/// subcommand has none of that id, so the hidden copy is what it keeps (and passes on to its
+/// own subcommands); being global too, its value still reaches [`Common`].
+pub fn focused_command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    hide_unused(cmd, &mut Vec::new(), &globals)
+}
+
+fn hide_unused(
+    mut cmd: clap::Command,
+    path: &mut Vec<String>,
+    globals: &[clap::Arg],
+) -> clap::Command {
+    for sub in cmd.get_subcommands_mut() {
+        path.push(sub.get_name().to_string());
+        let uses = USES
+            .iter()
+            .find(|(at, _)| at.iter().copied().eq(path.iter().map(String::as_str)))
+            .map(|(_, uses)| *uses);
+        let mut taken = std::mem::take(sub);
+        if let Some(uses) = uses {
+            for arg in globals {
+                if !uses.contains(&arg.get_id().as_str()) {
+                    taken = taken.arg(arg.clone().hide(true));
+                }
+            }
+        }
+        *sub = hide_unused(taken, path, globals);
+        path.pop();
+    }
+    cmd
+}
+
 /// Options every command takes.
 #[derive(Clone, Debug, Args)]
 pub struct Common {
@@ -234,6 +365,63 @@ mod tests {
             Command::Scan(args) => assert_eq!(args.paths, vec![PathBuf::from("src")]),
             _ => panic!("not scan"),
         }
+    }
+
+    /// The help `args` (ending in `--help`) prints.
+    fn help(args: &[&str]) -> String {
+        let err = Cli::try_parse_focused_from(args).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        err.to_string()
+    }
+
+    #[test]
+    fn help_lists_only_the_options_a_command_uses() {
+        let install = help(&["staunch", "install", "--help"]);
+        assert!(install.contains("--audit-log"), "{install}");
+        for unused in [
+            "--show-secrets",
+            "--format",
+            "--max-file-size",
+            "--baseline",
+        ] {
+            assert!(!install.contains(unused), "{unused} in {install}");
+        }
+        let create = help(&["staunch", "baseline", "create", "--help"]);
+        assert!(create.contains("--output"), "{create}");
+        assert!(!create.contains("--show-secrets"), "{create}");
+        let check = help(&["staunch", "baseline", "check", "--help"]);
+        assert!(check.contains("--baseline"), "{check}");
+        assert!(!check.contains("--output"), "{check}");
+        let scan = help(&["staunch", "scan", "--help"]);
+        for used in ["--show-secrets", "--format", "--baseline", "--output", "-C"] {
+            assert!(scan.contains(used), "{used} not in {scan}");
+        }
+    }
+
+    #[test]
+    fn hidden_options_are_still_accepted_where_they_were() {
+        let cli = Cli::try_parse_focused_from([
+            "staunch",
+            "install",
+            "--show-secrets",
+            "--format",
+            "json",
+            "-C",
+            "/tmp",
+        ])
+        .unwrap();
+        assert!(cli.common.show_secrets);
+        assert_eq!(cli.common.format, Format::Json);
+        assert_eq!(cli.common.dir, Some(PathBuf::from("/tmp")));
+        let cli = Cli::try_parse_focused_from(["staunch", "--color", "never", "baseline", "check"])
+            .unwrap();
+        assert_eq!(cli.common.color, ColorChoice::Never);
+        let cli = Cli::try_parse_focused_from([
+            "staunch", "baseline", "create", "--output", "b.json", "--color", "never",
+        ])
+        .unwrap();
+        assert_eq!(cli.common.output, Some(PathBuf::from("b.json")));
+        assert_eq!(cli.common.color, ColorChoice::Never);
     }
 
     #[test]

@@ -494,8 +494,8 @@ mod tests {
         assert_eq!(s.max_file_size, Some(1000));
         assert!(!s.rules.iter().any(|r| r.id == "private-ipv4"));
         assert_eq!(s.block, Some(vec![Severity::High]));
-        assert!(s.allow[0].allows("generic-password", "tests/a.py", None, b"x", b"x"));
-        assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x"));
+        assert!(s.allow[0].allows("generic-password", "tests/a.py", None, b"x", b"x")); // staunch:allow
+        assert!(!s.allow[0].allows("generic-password", "src/a.py", None, b"x", b"x")); // staunch:allow
         assert_eq!(s.allow[0].origin, "[[allow]] in r/.staunch.toml");
         assert!(!s.honour_inline_allows_in_range);
         assert!(s.fail_on_unscannable);

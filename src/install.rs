@@ -48,10 +48,25 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
         return crate::claude_settings::install(common, args);
     }
     let repo = GitRepo::discover(Path::new("."))?;
-    let dir = repo.hooks_dir()?;
+    let dir = clean(&repo.hooks_dir()?);
     let binary = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(|e| Error::io("<staunch binary>", e))?;
+    if let Some(build_dir) = build_directory(&binary) {
+        let on_path = staunch_on_path();
+        eprintln!(
+            "staunch: warning: the hooks will run {}, which is inside the build directory {}: \
+             `cargo clean` (or a rebuild) removes it, and the hooks then fall back to `staunch` \
+             on PATH ({}).\n  Install the binary where it stays, `cargo install --locked --path .` \
+             in staunch's source, and run `staunch install` again with that one",
+            binary.display(),
+            build_dir.display(),
+            match &on_path {
+                Some(found) => format!("now {}", found.display()),
+                None => "there is none now".to_string(),
+            }
+        );
+    }
     let audit_log = match &common.audit_log {
         Some(path) => Some(absolute(path)?),
         None => None,
@@ -73,12 +88,12 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
         let script = render(template, &binary, audit_log.as_deref(), keep_created)?;
         let action = match existing {
             Some(text) if is_ours(&text) && text == script => {
-                println!("staunch: {name} hook already installed: {}", path.display());
+                crate::outln!("staunch: {name} hook already installed: {}", path.display());
                 continue;
             }
             Some(text) if is_ours(&text) => {
                 write_hook(&path, &script)?;
-                println!("staunch: {name} hook updated: {}", path.display());
+                crate::outln!("staunch: {name} hook updated: {}", path.display());
                 "updated"
             }
             Some(_) => {
@@ -89,7 +104,7 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
                 }
                 std::fs::rename(&path, &chained).map_err(|e| Error::io(&path, e))?;
                 write_hook(&path, &script)?;
-                println!(
+                crate::outln!(
                     "staunch: {name} hook installed: {}\n  \
                      the hook that was there is now {} and runs first",
                     path.display(),
@@ -99,7 +114,7 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
             }
             None => {
                 write_hook(&path, &script)?;
-                println!("staunch: {name} hook installed: {}", path.display());
+                crate::outln!("staunch: {name} hook installed: {}", path.display());
                 "installed"
             }
         };
@@ -115,7 +130,7 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
             }),
         )?;
     }
-    println!(
+    crate::outln!(
         "  the hooks run {} (then `staunch` on PATH if it moves; run `staunch install` again \
          after moving it)\n  skip once: STAUNCH_SKIP=1 git commit ... (or git commit --no-verify)",
         binary.display()
@@ -128,7 +143,7 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
         return crate::claude_settings::uninstall(common, args);
     }
     let repo = GitRepo::discover(Path::new("."))?;
-    let dir = repo.hooks_dir()?;
+    let dir = clean(&repo.hooks_dir()?);
     let mut created_dir = false;
     let mut changed = false;
     for (name, _) in HOOKS {
@@ -148,7 +163,7 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
                     chained.display()
                 );
             } else {
-                println!(
+                crate::outln!(
                     "staunch: {} is not staunch's hook: left alone",
                     path.display()
                 );
@@ -164,12 +179,12 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
         }
         changed = true;
         match (ours, restored) {
-            (true, true) => println!(
+            (true, true) => crate::outln!(
                 "staunch: {name} hook removed; restored the hook it had chained: {}",
                 path.display()
             ),
-            (true, false) => println!("staunch: {name} hook removed: {}", path.display()),
-            _ => println!(
+            (true, false) => crate::outln!("staunch: {name} hook removed: {}", path.display()),
+            _ => crate::outln!(
                 "staunch: restored the {name} hook staunch had chained: {}",
                 path.display()
             ),
@@ -189,7 +204,7 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
         std::fs::remove_dir(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     if !changed {
-        println!(
+        crate::outln!(
             "staunch: no staunch hooks in {}: nothing to remove",
             dir.display()
         );
@@ -256,6 +271,49 @@ fn check_installable(dir: &Path, name: &str, force: bool) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `path` as a person would write it (`/repo/./.git/hooks`, `/repo/sub/../.git/hooks`: both
+/// `/repo/.git/hooks`): the deepest part of it that exists, resolved by the file system (so a
+/// `..` after a symlink goes where the kernel goes), then the rest without `.` components.
+fn clean(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    for existing in path.ancestors() {
+        if let Ok(resolved) = std::fs::canonicalize(existing) {
+            let mut out = resolved;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match existing.file_name() {
+            Some(name) => rest.push(name.to_os_string()),
+            None => break,
+        }
+    }
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// The build directory `binary` lives in, if it does: the nearest directory above it that
+/// carries a cache directory tag (`CACHEDIR.TAG` with the standard signature, which cargo
+/// writes into every target directory, wherever `CARGO_TARGET_DIR` puts it, and which other
+/// build tools write too). What is in there is rebuilt or deleted at will.
+fn build_directory(binary: &Path) -> Option<PathBuf> {
+    const SIGNATURE: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55";
+    binary.ancestors().skip(1).find_map(|dir| {
+        let tag = std::fs::read(dir.join("CACHEDIR.TAG")).ok()?;
+        tag.starts_with(SIGNATURE).then(|| dir.to_path_buf())
+    })
+}
+
+/// The `staunch` the hooks would fall back to: the first on PATH.
+fn staunch_on_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("staunch"))
+        .find(|candidate| candidate.is_file())
 }
 
 fn chained_path(dir: &Path, name: &str) -> PathBuf {
@@ -382,6 +440,39 @@ mod tests {
                 "{name}: a copied template is not an installed hook"
             );
         }
+    }
+
+    #[test]
+    fn clean_paths_have_no_dot_components() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        assert_eq!(
+            clean(&root.join("./sub/../.git/hooks")),
+            root.join(".git/hooks"),
+            "a path that does not exist yet is resolved as far as it exists"
+        );
+        assert_eq!(clean(&root.join("sub/./")), root.join("sub"));
+    }
+
+    #[test]
+    fn a_cache_directory_tag_marks_a_build_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("target/release/staunch");
+        std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+        assert_eq!(build_directory(&bin), None);
+        std::fs::write(
+            dir.path().join("target/CACHEDIR.TAG"),
+            "not the signature\n",
+        )
+        .unwrap();
+        assert_eq!(build_directory(&bin), None, "a tag needs its signature");
+        std::fs::write(
+            dir.path().join("target/CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\n# made by a test\n",
+        )
+        .unwrap();
+        assert_eq!(build_directory(&bin), Some(dir.path().join("target")));
     }
 
     #[test]

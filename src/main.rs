@@ -1,7 +1,5 @@
-use clap::Parser;
-
 fn main() {
-    let cli = staunch::cli::Cli::parse();
+    let cli = staunch::cli::Cli::parse_focused();
     let code = match staunch::app::run(cli) {
         Ok(verdict) => verdict.exit_code(),
         Err(err) => {

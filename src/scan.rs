@@ -63,6 +63,15 @@ impl Stats {
 /// How many capped files an outcome names; the rest are only counted.
 const MAX_CAPPED_PATHS: usize = 20;
 
+static RUN_STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// When this run began (`app::run` asks first): the duration a scan reports is the wall time
+/// the user waited for it, loading the configuration and compiling the rules included, not
+/// only the matching, which on a small change is a fraction of it.
+pub fn run_started() -> Instant {
+    *RUN_STARTED.get_or_init(Instant::now)
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -240,7 +249,7 @@ fn absorb(into: &mut FragmentResult, result: FragmentResult) {
 
 /// Scans files on disk under `roots`.
 pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> Outcome {
-    let started = Instant::now();
+    let started = run_started();
     // Files are read and scanned on the walker's threads as they are found; the results are
     // put in path order afterwards, so the report does not depend on thread timing.
     let results = Mutex::new(Vec::new());
@@ -276,7 +285,7 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
 /// Scans fragments already in memory (stdin, git blobs); `not_text` says what becomes of a
 /// whole fragment that is neither text nor an archive.
 pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>, not_text: NotText) -> Outcome {
-    let started = Instant::now();
+    let started = run_started();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
         .map(|fragment| scan_content(matcher, fragment, not_text))

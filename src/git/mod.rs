@@ -501,6 +501,9 @@ impl GitRepo {
     /// Resolves a revision (branch, tag, id, `HEAD~2`) to a commit id, peeling tags.
     pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId> {
         let id = self.repo.rev_parse_single(spec).map_err(|e| {
+            if let Some(why) = self.missing_ancestor(spec) {
+                return Error::Usage(why);
+            }
             with_broken_pack(&self.repo, git_error(format!("revision {spec:?}"), e))
         })?;
         let object = id
@@ -510,6 +513,68 @@ impl GitRepo {
             .peel_to_commit()
             .map_err(|e| git_error(format!("revision {spec:?} is not a commit"), e))?;
         Ok(commit.id)
+    }
+
+    /// Why `spec` names nothing when it asks for more first-parent ancestors than there are
+    /// (`HEAD~1` in a repository of one commit, where gix only says the spec is malformed), or
+    /// for a commit of a branch that has none yet.
+    fn missing_ancestor(&self, spec: &str) -> Option<String> {
+        let mut base = spec;
+        let mut steps = 0usize;
+        loop {
+            if let Some((rest, n)) = base.rsplit_once('~') {
+                if n.bytes().all(|b| b.is_ascii_digit()) {
+                    steps += if n.is_empty() { 1 } else { n.parse().ok()? };
+                    base = rest;
+                    continue;
+                }
+            }
+            match base.strip_suffix('^').or_else(|| base.strip_suffix("^1")) {
+                Some(rest) => {
+                    steps += 1;
+                    base = rest;
+                }
+                None => break,
+            }
+        }
+        let head_unborn = self.repo.head().is_ok_and(|head| head.is_unborn());
+        if head_unborn && (base.is_empty() || base == "HEAD") {
+            return Some(format!(
+                "revision {spec:?}: the repository has no commit yet, so there is nothing to \
+                 scan in a range; `staunch scan --staged` scans what the first commit would add"
+            ));
+        }
+        if steps == 0 || base.is_empty() {
+            return None;
+        }
+        let mut commit = self
+            .repo
+            .rev_parse_single(base)
+            .ok()?
+            .object()
+            .ok()?
+            .peel_to_commit()
+            .ok()?;
+        let mut available = 0usize;
+        while available < steps {
+            let Some(parent) = commit.parent_ids().next() else {
+                break;
+            };
+            commit = parent.object().ok()?.peel_to_commit().ok()?;
+            available += 1;
+        }
+        if available == steps {
+            return None;
+        }
+        let before = match available {
+            0 => format!("{base} has no parent: it is the first commit of its history"),
+            1 => format!("{base} has only 1 commit before it"),
+            n => format!("{base} has only {n} commits before it"),
+        };
+        Some(format!(
+            "revision {spec:?} does not exist: {before}. To scan every commit up to {base}, \
+             use `staunch scan --all` (the whole history) or a range from an older commit"
+        ))
     }
 
     /// Resolves a revision to the object it names, tags not peeled: a pushed annotated tag's

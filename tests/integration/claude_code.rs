@@ -874,10 +874,8 @@ fn install_covers_every_tool_and_the_prompt() {
         groups[0]["hooks"][0]["command"]
     );
     run_ok(&repo, &["uninstall", "--claude-code"]);
-    assert_eq!(
-        settings(&repo.path().join(".claude/settings.json")),
-        json!({})
-    );
+    // install created the file; with nothing else in it, uninstall takes it away again
+    assert!(!repo.path().join(".claude").exists());
 }
 
 // ---- install / uninstall --claude-code ---------------------------------------------------------
@@ -976,7 +974,10 @@ fn user_install_writes_to_home() {
     assert_eq!(staunch_groups(&settings(&file)).len(), 1);
     assert!(!repo.path().join(".claude").exists());
     run_ok(&repo, &["uninstall", "--claude-code", "--user"]);
-    assert_eq!(settings(&file), json!({}));
+    assert!(
+        !file.exists(),
+        "a settings file holding nothing else is removed"
+    );
 }
 
 #[test]

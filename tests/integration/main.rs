@@ -11,6 +11,7 @@ mod config;
 mod containers;
 mod faults;
 mod first_block;
+mod first_hour;
 mod git;
 mod history;
 mod inert;
