@@ -13,6 +13,7 @@ mod git;
 mod inert;
 mod install;
 mod messages;
+mod noise;
 mod pre_receive;
 mod precommit_framework;
 mod properties;
