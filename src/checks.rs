@@ -26,6 +26,7 @@ pub enum Check {
     TokenShape,
     PasswordShape,
     UriPassword,
+    UrlCredentials,
 }
 
 /// What a check may look at besides the secret itself.
@@ -56,6 +57,7 @@ impl Check {
             "password" => Check::Password,
             "token-value" => Check::TokenValue,
             "uri-password" => Check::UriPassword,
+            "url-credentials" => Check::UrlCredentials,
             "token-shape" => Check::TokenShape,
             "password-shape" => Check::PasswordShape,
             _ => return None,
@@ -80,6 +82,7 @@ impl Check {
             Check::Password => "password",
             Check::TokenValue => "token-value",
             Check::UriPassword => "uri-password",
+            Check::UrlCredentials => "url-credentials",
             Check::TokenShape => "token-shape",
             Check::PasswordShape => "password-shape",
         }
@@ -114,9 +117,20 @@ impl Check {
             Check::PrivateIpv6 => private_ipv6(secret, ctx),
             Check::InternalHost => internal_host(secret, ctx.internal_domains),
             Check::BasicAuth => basic_auth(secret),
-            Check::Password => assigned_value(secret, ctx) && password(secret),
-            Check::TokenValue => assigned_value(secret, ctx) && token_value(secret),
+            Check::Password => {
+                assigned_value(secret, ctx)
+                    && key_is_password(ctx.before)
+                    && password(secret)
+                    && !crate::filters::made_of_placeholder_words(secret)
+            }
+            Check::TokenValue => {
+                assigned_value(secret, ctx)
+                    && key_is_credential_token(ctx.before)
+                    && ((token_value(secret) && !names_itself(secret))
+                        || php_hex_secret(secret, ctx))
+            }
             Check::UriPassword => uri_password(secret, ctx),
+            Check::UrlCredentials => !stand_in_url_host(ctx.after) && uri_password(secret, ctx),
             Check::TokenShape => token_value(secret),
             Check::PasswordShape => password(secret),
         }
@@ -513,6 +527,7 @@ fn basic_auth(secret: &[u8]) -> bool {
         && pass.len() >= 3
         && text.chars().all(|c| c.is_ascii_graphic() || c == ' ')
         && !crate::filters::looks_like_placeholder(pass.as_bytes())
+        && (pass.contains(' ') || password(pass.as_bytes()))
 }
 
 /// Where an assignment's value sits decides how much it takes to believe it: a quoted value is
@@ -634,6 +649,9 @@ fn password(secret: &[u8]) -> bool {
     {
         return false;
     }
+    if is_expression(text) || is_password_hash(text) || text.ends_with(':') {
+        return false;
+    }
     if text.contains("://")
         || text.starts_with('/')
         || text.starts_with("./")
@@ -677,6 +695,76 @@ fn password(secret: &[u8]) -> bool {
     !constant
 }
 
+/// A value that is or holds a variable reference, so an expression rather than a literal:
+/// `$x`, `\$x`, `${x}`, `$(cmd)`, `$h->{'k'}`, `%(x)s`, `{{ x }}`, `<%= x %>`, `#{x}`, or a
+/// shell-style `$UPPER_SNAKE` name inside a longer value. Any other `$` inside a value
+/// (`Fjord7$Nimbus`, `Orbit2$W7CRK`) is a character of a password.
+fn is_expression(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let starts_variable = |at: usize| matches!(bytes.get(at), Some(b) if b.is_ascii_alphabetic() || matches!(b, b'_' | b'{' | b'('));
+    if (bytes.first() == Some(&b'$') && starts_variable(1))
+        || (bytes.starts_with(b"\\$") && starts_variable(2))
+    {
+        return true;
+    }
+    if ["${", "$(", "{{", "<%", "%(", "#{", "->{", "->["]
+        .iter()
+        .any(|m| text.contains(m))
+    {
+        return true;
+    }
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'$' {
+            return false;
+        }
+        let name: Vec<u8> = bytes[i + 1..]
+            .iter()
+            .copied()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .collect();
+        name.len() >= 3
+            && name.contains(&b'_')
+            && (name[0].is_ascii_uppercase() || name[0] == b'_')
+            && name
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    })
+}
+
+/// Password hashes given as values: modular crypt (`$1$`, `$5$`, `$6$`, `$2a$`/`$2b$`/`$2y$`,
+/// `$y$`, `$argon2id$`, `$scrypt$`, `$pbkdf2-sha256$`), Django's `algorithm$…` form
+/// (`pbkdf2_sha256$…`, `argon2$…`, `bcrypt_sha256$…`) and LDAP's `{SSHA}…`. What they protect is
+/// not in them.
+fn is_password_hash(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if let Some(rest) = text.strip_prefix('$') {
+        let id_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            .count();
+        return id_len > 0 && rest.as_bytes().get(id_len) == Some(&b'$');
+    }
+    if let Some(rest) = text.strip_prefix('{') {
+        let id_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-')
+            .count();
+        return id_len >= 3 && rest.as_bytes().get(id_len) == Some(&b'}');
+    }
+    let id_len = bytes
+        .iter()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'_')
+        .count();
+    let algorithm = &text[..id_len];
+    bytes.get(id_len) == Some(&b'$')
+        && [
+            "pbkdf2", "argon2", "bcrypt", "scrypt", "sha1", "md5", "crypt",
+        ]
+        .iter()
+        .any(|a| algorithm.starts_with(a))
+        && text[id_len + 1..].contains('$')
+}
+
 fn is_identifier_path(text: &str) -> bool {
     let parts_ok = text
         .split(['.', ':'])
@@ -707,7 +795,212 @@ fn uri_password(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
         Some(at) => &user[at + 3..],
         None => user,
     };
-    !secret.eq_ignore_ascii_case(user)
+    if secret.eq_ignore_ascii_case(user) {
+        return false;
+    }
+    // The same checks as a `password = ...` assignment, on what the URL means.
+    let decoded = percent_decode(secret);
+    password(&decoded) && !crate::filters::looks_like_placeholder(&decoded)
+}
+
+/// `%XX` escapes undone; a `%` not followed by two hex digits stays as it is.
+fn percent_decode(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%' && i + 2 < text.len() {
+            if let (Some(h), Some(l)) = (hex(text[i + 1]), hex(text[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether the host after a URL's `@` (`after` starts at the `@`) is a stand-in: the reserved
+/// documentation and test names (`example.com`, `*.example`, `*.test`, `*.invalid`,
+/// `localhost`) and hosts labelled as doubles (`mock`, `fake`, `dummy`…). URLs with such hosts
+/// are documentation and URL-parser test vectors.
+fn stand_in_url_host(after: &[u8]) -> bool {
+    let after = after.strip_prefix(b"@").unwrap_or(after);
+    let end = after
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+        .unwrap_or(after.len());
+    let Ok(host) = std::str::from_utf8(&after[..end]) else {
+        return false;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return false;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let last = labels[labels.len() - 1];
+    let reserved_second_level = labels.len() >= 2
+        && labels[labels.len() - 2] == "example"
+        && matches!(last, "com" | "net" | "org");
+    reserved_second_level
+        || matches!(last, "example" | "test" | "invalid" | "localhost")
+        || is_stand_in_host(&labels)
+}
+
+/// The words of an identifier: split at anything not a letter or digit, at a lower-case letter
+/// or digit followed by an upper-case one (`dbPassword`, `pkcs15Token`), and between letters
+/// and digits (`pass2`). Lower-cased.
+pub(crate) fn words(text: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev: Option<u8> = None;
+    for &b in text {
+        if !b.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev = None;
+            continue;
+        }
+        if let Some(p) = prev {
+            let camel = (p.is_ascii_lowercase() || p.is_ascii_digit()) && b.is_ascii_uppercase();
+            let digit_edge = p.is_ascii_digit() != b.is_ascii_digit();
+            if (camel || digit_edge) && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+        current.push(b.to_ascii_lowercase() as char);
+        prev = Some(b);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The key an assignment's value belongs to, read back from the bytes before the value: past
+/// the value's opening quote, the operator, the key's closing quote or bracket. Empty when
+/// there is none to read (an XML element, a call).
+fn key_before(before: &[u8]) -> &[u8] {
+    let junk = |r: &[u8]| -> usize {
+        r.iter()
+            .rev()
+            .take_while(|b| {
+                b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'\\' | b']')
+            })
+            .count()
+    };
+    let mut rest = &before[..before.len() - junk(before)];
+    for separator in [
+        b":::=".as_slice(),
+        b"::=",
+        b":=",
+        b"?=",
+        b"+=",
+        b".=",
+        b"=>",
+        b"<-",
+        b"=",
+        b":",
+        b",",
+    ] {
+        if let Some(stripped) = rest.strip_suffix(separator) {
+            rest = stripped;
+            break;
+        }
+    }
+    rest = &rest[..rest.len() - junk(rest)];
+    let len = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'$'))
+        .count();
+    &rest[rest.len() - len..]
+}
+
+/// Whether the key names a password on word boundaries: `db_password`, `smtpPass`,
+/// `PGPASSWORD`, `pass2`, but not `askpass`, `bypass`, `compass` or `userpass` in a URL name. A
+/// key that does not hold the word at all (the rule matched an XML element, say) is not judged.
+fn key_is_password(before: &[u8]) -> bool {
+    let key = key_before(before);
+    let lower = key.to_ascii_lowercase();
+    let holds = |w: &[u8]| memchr::memmem::find(&lower, w).is_some();
+    if !holds(b"pass") && !holds(b"pwd") {
+        return true;
+    }
+    words(key).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "pass" | "pwd" | "passwd" | "password" | "passwords" | "passphrase"
+        ) || w.ends_with("password")
+            || w.ends_with("passwd")
+            || w.ends_with("passphrase")
+    })
+}
+
+/// Token kinds that are not credentials: a page or a cursor in a listing, an idempotency or
+/// change marker, a form's CSRF token, a verification code sent to a user.
+const NOT_CREDENTIAL_TOKENS: &[&str] = &[
+    "next",
+    "page",
+    "pagination",
+    "continuation",
+    "cursor",
+    "idempotency",
+    "change",
+    "verification",
+    "csrf",
+    "xsrf",
+    "sync",
+    "resume",
+    "start",
+    "end",
+];
+
+/// Whether the key is a credential rather than a token of a kind that is not one
+/// (`next_page_token`, `continuationToken`, `csrf-token`).
+fn key_is_credential_token(before: &[u8]) -> bool {
+    let words = words(key_before(before));
+    !words
+        .windows(2)
+        .any(|pair| pair[1] == "token" && NOT_CREDENTIAL_TOKENS.contains(&pair[0].as_str()))
+        && !words.iter().any(|w| {
+            w.strip_suffix("token")
+                .is_some_and(|k| NOT_CREDENTIAL_TOKENS.contains(&k))
+        })
+}
+
+/// An identifier whose own words say what it is (`pkcs15Token`, `uddiv3ServiceKey`,
+/// `reset-password-secret`): the name of a token kind, not a token.
+fn names_itself(secret: &[u8]) -> bool {
+    secret
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && words(secret).iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "token" | "key" | "secret" | "password" | "passwd" | "pass"
+            )
+        })
+}
+
+/// A PHP variable named for a secret or key (`$wgSecretKey = "…"`, `$app_key = '…'`) assigned
+/// a quoted 64-hex literal: the way PHP applications store their secret, where elsewhere a
+/// 64-hex value is far more often a digest.
+fn php_hex_secret(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
+    if secret.len() != 64 || !secret.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    if !matches!(ctx.before.last(), Some(b'"' | b'\'')) {
+        return false;
+    }
+    let key = key_before(ctx.before);
+    key.first() == Some(&b'$')
+        && words(key)
+            .iter()
+            .any(|w| matches!(w.as_str(), "secret" | "key"))
 }
 
 /// The value of a `token = ...` / `api_key: ...` assignment: long, mixed letters and digits,
@@ -923,6 +1216,108 @@ mod tests {
         assert!(basic_auth(STANDARD.encode("deploy:Pa55word!x").as_bytes()));
         assert!(!basic_auth(STANDARD.encode("no colon here").as_bytes()));
         assert!(!basic_auth(STANDARD.encode("user:").as_bytes()));
+    }
+
+    #[test]
+    fn expressions_and_hashes_are_not_passwords() {
+        for no in [
+            "$cred->{'password'}",
+            "\\$smtp_authpass",
+            "$HTTPD_PASSWORD",
+            "$PWD/askpass",
+            "pre-${SUFFIX}-post",
+            "x-$(cat key)",
+            "%(password)s",
+            "{{ .Values.pw }}",
+            "<%= @pw %>",
+            "base/$HTTPD_URL_USER/x",
+            "$6$rounds=5000$salt$Kq9zL2vX7mR3tN8cB5yW1",
+            "$2b$12$Kq9zL2vX7mR3tN8cB5yWuO3hT6pD1sF4gJ7kL0",
+            "$argon2id$v=19$m=65536$c2FsdA$Kq9zL2vX7mR3",
+            "pbkdf2_sha256$600000$Kq9zL2vX$7mR3tN8cB5yW1",
+            "{SSHA}Kq9zL2vX7mR3tN8cB5yW1sF4",
+            "Username:",
+        ] {
+            assert!(!password(no.as_bytes()), "{no}");
+        }
+        for ok in ["Fjord7$Nimbus", "Orbit283$W7CRK", "a$b{c}Q9x"] {
+            assert!(password(ok.as_bytes()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn key_words_on_boundaries() {
+        assert_eq!(words(b"dbPassword_2"), ["db", "password", "2"]);
+        assert_eq!(words(b"pkcs15Token"), ["pkcs", "15", "token"]);
+        for ok in [
+            "db_password = \"",
+            "smtpPass: ",
+            "export PGPASSWORD=",
+            "$db_pass .= '",
+            "ENV['SMTP_PASS'] = '",
+            "<password>",
+        ] {
+            assert!(key_is_password(ok.as_bytes()), "{ok}");
+        }
+        for no in [
+            "GIT_ASKPASS=\"",
+            "git-gui--askpass: ",
+            "bypass = \"",
+            "compass: ",
+            "url_userpass=",
+        ] {
+            assert!(!key_is_password(no.as_bytes()), "{no}");
+        }
+        for no in [
+            "next_page_token = \"",
+            "\"continuationToken\": \"",
+            "csrf-token: ",
+        ] {
+            assert!(!key_is_credential_token(no.as_bytes()), "{no}");
+        }
+        assert!(key_is_credential_token(b"refresh_token = \""));
+        assert!(names_itself(b"uddiv3ServiceKey"));
+        assert!(!names_itself(b"q7Vd2LmX9sTz4KpR8wNc"));
+    }
+
+    #[test]
+    fn url_passwords_are_judged_like_assignments() {
+        let at = |before: &'static [u8], after: &'static [u8]| CheckContext {
+            before,
+            after,
+            internal_domains: &[],
+        };
+        let url = at(b"https://ci:", b"@code.northwind.io/x");
+        assert!(uri_password(b"Sl%40te-Owl9", &url));
+        assert!(!uri_password(b"pass%20word", &url));
+        assert!(!uri_password(b"p4ssw0rd", &url));
+        assert!(!uri_password(b"%42", &url));
+        assert_eq!(percent_decode(b"a%40b%zz%4"), b"a@b%zz%4");
+        for host in [
+            "@example.com/x",
+            "@docs.example.org",
+            "@git.test:8080",
+            "@x.invalid",
+            "@mock-server.local",
+            "@localhost",
+        ] {
+            assert!(stand_in_url_host(host.as_bytes()), "{host}");
+        }
+        assert!(!stand_in_url_host(b"@code.northwind.io/x"));
+        assert!(!stand_in_url_host(b"@orders-db.prod.northwind.com"));
+    }
+
+    #[test]
+    fn php_secret_key_of_64_hex() {
+        let hex = b"3f9c1a7e5b2d8064c4e1f7a9d3b6c2085e7f1a4d9c3b6e2f8a5d1c7b4e9f3a60";
+        let at = |before: &'static [u8]| CheckContext {
+            before,
+            after: b"\";",
+            internal_domains: &[],
+        };
+        assert!(Check::TokenValue.verify(hex, &at(b"$wgSecretKey = \"")));
+        assert!(!Check::TokenValue.verify(hex, &at(b"checksum_key = \"")));
+        assert!(!Check::TokenValue.verify(hex, &at(b"$wgVersionHash = \"")));
     }
 
     #[test]

@@ -132,6 +132,122 @@ pub fn has_placeholder_word(value: &[u8]) -> bool {
     let lower = String::from_utf8_lossy(&lower);
     PLACEHOLDER_VALUES.contains(&lower.as_ref())
         || PLACEHOLDER_MARKERS.iter().any(|m| lower.contains(m))
+        || made_of_placeholder_words(value)
+}
+
+/// The words stand-in values are built from (`VerySecretPassword`, `my-test-key`,
+/// `SuperSecret2024`): vocabulary, not a list of known values.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "secret",
+    "secrets",
+    "password",
+    "passwd",
+    "passphrase",
+    "pass",
+    "pwd",
+    "some",
+    "very",
+    "my",
+    "your",
+    "our",
+    "test",
+    "testing",
+    "tests",
+    "example",
+    "dummy",
+    "changeme",
+    "change",
+    "super",
+    "sample",
+    "fake",
+    "demo",
+    "default",
+    "admin",
+    "user",
+    "foo",
+    "bar",
+    "baz",
+    "qux",
+    "mock",
+    "key",
+    "token",
+    "api",
+    "top",
+    "really",
+    "not",
+    "real",
+    "the",
+    "this",
+    "is",
+    "it",
+    "and",
+    "abc",
+    "xyz",
+    "qwerty",
+    "letmein",
+    "hunter",
+    "dev",
+    "local",
+    "temp",
+    "tmp",
+    "insecure",
+    "unsafe",
+    "value",
+    "here",
+    "new",
+    "old",
+    "one",
+    "two",
+    "sesame",
+    "open",
+];
+
+/// What a leet character may stand for (`p4ssw0rd`, `s3cr3t`, `p@$$word`).
+fn leet(b: u8) -> &'static [u8] {
+    match b {
+        b'4' | b'@' => b"a",
+        b'0' => b"o",
+        b'3' => b"e",
+        b'1' => b"il",
+        b'5' | b'$' => b"s",
+        _ => b"",
+    }
+}
+
+/// Whether `value`, read case-blind and with leet undone, is nothing but placeholder words,
+/// digits and punctuation (`p4ssw0rd`, `SomePassword123`, `test1234`, `super_secret!`), with at
+/// least one word. A random secret is never covered whole by a few common words.
+pub fn made_of_placeholder_words(value: &[u8]) -> bool {
+    let n = value.len();
+    if !(4..=64).contains(&n) || !value.iter().any(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let fits = |at: usize, word: &[u8]| {
+        at + word.len() <= n
+            && word
+                .iter()
+                .zip(&value[at..])
+                .all(|(&w, &v)| v.to_ascii_lowercase() == w || leet(v).contains(&w))
+    };
+    // reach[i]: 0 unreachable, 1 reachable without a word yet, 2 reachable after a word.
+    let mut reach = vec![0u8; n + 1];
+    reach[0] = 1;
+    for i in 0..n {
+        let state = reach[i];
+        if state == 0 {
+            continue;
+        }
+        let b = value[i];
+        if b.is_ascii_digit() || (b.is_ascii_punctuation() && !matches!(b, b'@' | b'$')) {
+            reach[i + 1] = reach[i + 1].max(state);
+        }
+        for word in PLACEHOLDER_WORDS {
+            if fits(i, word.as_bytes()) {
+                reach[i + word.len()] = 2;
+            }
+        }
+    }
+    reach[n] == 2
 }
 
 /// Whether `value` is a reference or a stand-in by its shape: a template (`<...>`, `{...}`,
@@ -234,6 +350,33 @@ mod tests {
         }
         for s in ["Tr0ub4dor&3", "ghp_aB3dE5fG7hI9", "Quartz-77-river"] {
             assert!(!looks_like_placeholder(s.as_bytes()), "{s}");
+        }
+    }
+
+    #[test]
+    fn values_made_of_placeholder_words() {
+        for p in [
+            "p4ssw0rd",
+            "secr3t",
+            "VerySecretPassword",
+            "SomePassword123",
+            "supersecret",
+            "test1234",
+            "My-Dummy-Key!",
+            "p@$$word",
+        ] {
+            assert!(made_of_placeholder_words(p.as_bytes()), "{p}");
+            assert!(looks_like_placeholder(p.as_bytes()), "{p}");
+        }
+        for s in [
+            "Winter2024",
+            "Kettle-88-Vormund",
+            "Tr0ub4dor&3",
+            "q7Vd2LmX9sTz4KpR8wNc",
+            "12345678",
+            "Secret-Lantern-51",
+        ] {
+            assert!(!made_of_placeholder_words(s.as_bytes()), "{s}");
         }
     }
 

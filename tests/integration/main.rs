@@ -17,6 +17,7 @@ mod history;
 mod inert;
 mod install;
 mod messages;
+mod noise;
 mod pre_receive;
 mod precommit_framework;
 mod properties;
