@@ -600,7 +600,12 @@ impl Matcher {
     fn scan_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         let regions = self.candidate_regions(data);
         self.compile_woken(&regions);
-        let multiline_woken = regions.iter().any(|&(rule, _)| self.rules[rule].multiline);
+        // Named rules span lines only to reach a value below its key; the few rules written to
+        // span lines (key blocks) are what a join can complete.
+        let multiline_woken = regions.iter().any(|&(rule, _)| {
+            let rule = &self.rules[rule];
+            rule.multiline && rule.named.is_none()
+        });
         for (rule, region) in regions {
             self.confirm(rule, data, region, out);
         }
