@@ -652,6 +652,11 @@ fn password(secret: &[u8]) -> bool {
     if is_expression(text) || is_password_hash(text) || text.ends_with(':') {
         return false;
     }
+    // Base64 of a sentence or of JSON is data, not a password; the decoded text is scanned on
+    // its own (a secret inside it is found there).
+    if decodes_to_text(text) {
+        return false;
+    }
     if text.contains("://")
         || text.starts_with('/')
         || text.starts_with("./")
@@ -693,6 +698,33 @@ fn password(secret: &[u8]) -> bool {
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
     !constant
+}
+
+/// Whether `text` is base64 (standard or URL alphabet) of plain text: printable ASCII holding a
+/// space, or a JSON object or array. Random bytes, which a base64-looking password decodes to,
+/// are almost never that.
+fn decodes_to_text(text: &str) -> bool {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    if text.len() < 16
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='))
+    {
+        return false;
+    }
+    let decoded = STANDARD
+        .decode(text)
+        .or_else(|_| STANDARD_NO_PAD.decode(text))
+        .or_else(|_| URL_SAFE.decode(text))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text));
+    let Ok(decoded) = decoded else {
+        return false;
+    };
+    let printable = decoded
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t'));
+    let json = matches!(decoded.first(), Some(b'{' | b'['));
+    printable && decoded.len() >= 8 && (decoded.contains(&b' ') || json)
 }
 
 /// A value that is or holds a variable reference, so an expression rather than a literal:
@@ -1216,6 +1248,22 @@ mod tests {
         assert!(basic_auth(STANDARD.encode("deploy:Pa55word!x").as_bytes()));
         assert!(!basic_auth(STANDARD.encode("no colon here").as_bytes()));
         assert!(!basic_auth(STANDARD.encode("user:").as_bytes()));
+    }
+
+    #[test]
+    fn base64_of_plain_text_is_not_a_password() {
+        use base64::engine::general_purpose::STANDARD;
+        for plain in [
+            "this is only a test value",
+            "{\"user\":\"ci\",\"scope\":\"read\"}",
+        ] {
+            let encoded = STANDARD.encode(plain);
+            assert!(decodes_to_text(&encoded), "{plain}");
+            assert!(!password(encoded.as_bytes()), "{plain}");
+        }
+        // A random password that happens to be valid base64 decodes to bytes, not text.
+        assert!(!decodes_to_text("Qm9vb3Z4K7pLm2ZqT9sWc1Rx"));
+        assert!(password(b"Qm9vb3Z4K7pLm2ZqT9sWc1Rx"));
     }
 
     #[test]
