@@ -10,7 +10,6 @@
 pub mod app;
 pub mod audit;
 pub mod checks;
-pub mod claude_settings;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -21,7 +20,6 @@ pub mod grouping;
 pub mod hooks;
 pub mod install;
 pub mod joins;
-pub mod json_edit;
 pub mod keywords;
 pub mod matcher;
 pub mod output;
