@@ -388,3 +388,21 @@ pub(super) fn parents_first(graph: Vec<(ObjectId, Vec<ObjectId>)>) -> Vec<Object
     }
     order
 }
+
+/// Every entry of `commit`'s tree, breadth first, with its full path: what a history finding is
+/// traced through when the commit's own changes do not name the blob.
+pub(super) fn commit_files(
+    repo: &gix::Repository,
+    commit: ObjectId,
+) -> Result<Vec<gix::traverse::tree::recorder::Entry>> {
+    let tree = repo
+        .find_commit(commit)
+        .map_err(|e| git_error(format!("commit {commit}"), e))?
+        .tree()
+        .map_err(|e| git_error(format!("commit {commit}"), e))?;
+    let mut recorder = gix::traverse::tree::Recorder::default();
+    tree.traverse()
+        .breadthfirst(&mut recorder)
+        .map_err(|e| git_error(format!("commit {commit}"), e))?;
+    Ok(recorder.records)
+}

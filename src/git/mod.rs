@@ -25,6 +25,7 @@ mod long_paths;
 mod staged;
 mod tips;
 use changes::changes_between;
+use commits::commit_files;
 use health::{broken_git_file, broken_pack, with_broken_pack};
 pub use history::{HistoryCandidates, PlacedBlob};
 use hooks::ObjectsOverlay;

@@ -423,17 +423,7 @@ impl GitRepo {
         commit: ObjectId,
         blob: ObjectId,
     ) -> Result<Option<BString>> {
-        let tree = repo
-            .find_commit(commit)
-            .map_err(|e| git_error(format!("commit {commit}"), e))?
-            .tree()
-            .map_err(|e| git_error(format!("commit {commit}"), e))?;
-        let mut recorder = gix::traverse::tree::Recorder::default();
-        tree.traverse()
-            .breadthfirst(&mut recorder)
-            .map_err(|e| git_error(format!("commit {commit}"), e))?;
-        Ok(recorder
-            .records
+        Ok(commit_files(repo, commit)?
             .into_iter()
             .find(|e| e.oid == blob && e.mode.is_blob())
             .map(|e| e.filepath))
