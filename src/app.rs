@@ -4,12 +4,12 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
 use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
 };
+use crate::config::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
 use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
 use crate::git::{GitFragments, GitRepo};
@@ -322,7 +322,7 @@ fn scan_options(
                     file: name,
                     message: format!(
                         "the baseline the configuration names is not there; {}",
-                        crate::baseline::CREATE_HINT
+                        crate::config::baseline::CREATE_HINT
                     ),
                 })
             }
@@ -333,7 +333,7 @@ fn scan_options(
     let ignore = sources.root.join(IGNORE_FILE);
     if let Ok(Some(data)) = sources.repository.read(&ignore) {
         options.ignored_locations =
-            crate::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
+            crate::config::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
         options.ignore_source = sources.repository.describe(&ignore);
     }
     Ok((settings.rules, options))
