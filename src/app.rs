@@ -5,7 +5,6 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{Baseline, BASELINE_FILE, IGNORE_FILE};
-use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -15,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::git::{GitFragments, GitRepo};
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
+use crate::rules::checks::Check;
 use crate::rules::{self, Rule};
 use crate::scan::{self, Outcome};
 use crate::source::Fragment;

@@ -10,12 +10,10 @@
 pub mod app;
 pub mod audit;
 pub mod baseline;
-pub mod checks;
 pub mod claude_settings;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod filters;
 pub mod finding;
 pub mod git;
 pub mod gitleaks;

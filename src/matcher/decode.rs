@@ -1,10 +1,10 @@
-//! Decoding the matcher does before scanning again: finding base64 runs in scanned bytes, and
-//! base64 decoding, both the lenient kind for runs found in text and the strict kind token checks
-//! use. One decoder serves both, so the two can only differ where they say they do.
+//! Decoding the matcher does before scanning again: finding the base64 runs in scanned bytes
+//! (every byte passes through here, so it is done 64 bytes at a time) and keeping those that
+//! decode to text. The decoder itself is the one the token checks use.
 
 use std::ops::Range;
 
-use base64::Engine;
+use crate::rules::checks::encoding::{base64, Base64};
 
 /// Bit flags per byte: member of the base64/base64url alphabet, and its character class.
 const B64: u8 = 1;
@@ -209,41 +209,6 @@ fn base64_runs_bytewise(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>
         start = padded.max(end) + 1;
     }
     runs
-}
-
-/// How strict [`base64`] is about what surrounds the encoded bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Base64 {
-    /// A token's segment: no padding left after the trailing `=` are cut, and no stray bits in
-    /// the last character. A look-alike that is not the encoding of anything fails.
-    Strict,
-    /// A run found in scanned text: padding is taken as it comes and leftover bits are ignored,
-    /// as the decoders that wrote and read such data do.
-    Lenient,
-}
-
-/// Decodes standard or URL-safe base64 (the alphabet is chosen by the characters used), padded
-/// or not: encoders use all four.
-pub(crate) fn base64(text: &[u8], mode: Base64) -> Option<Vec<u8>> {
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    let trimmed = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
-    let config = match mode {
-        Base64::Strict => GeneralPurposeConfig::new()
-            .with_encode_padding(false)
-            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
-        Base64::Lenient => GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    };
-    let alphabet = if trimmed.iter().any(|&b| b == b'-' || b == b'_') {
-        &base64::alphabet::URL_SAFE
-    } else {
-        &base64::alphabet::STANDARD
-    };
-    GeneralPurpose::new(alphabet, config).decode(trimmed).ok()
 }
 
 /// Decodes a base64 or base64url run and keeps it only if it decodes to text: secrets hidden in

@@ -11,11 +11,11 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
-use crate::checks::CheckContext;
-use crate::filters::{entropy, has_placeholder_word, looks_like_stand_in};
 use crate::finding::{
     fingerprint, legacy_fingerprint, secret_fingerprint, Finding, Mechanism, Suppressed,
 };
+use crate::rules::checks::filters::{entropy, has_placeholder_word, looks_like_stand_in};
+use crate::rules::checks::CheckContext;
 use crate::rules::{Category, Rule, MULTILINE_WINDOW};
 use crate::source::Fragment;
 use decode::{base64_runs, decode_text};

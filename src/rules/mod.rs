@@ -8,15 +8,15 @@ use std::fmt;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::Check;
 use crate::error::{Error, Result};
+use checks::Check;
 
 pub mod catalogue;
+pub mod checks;
 pub mod named;
-pub mod structure;
 
+pub use checks::structure::{Structure, StructureSpec};
 pub use named::{NamedKey, NamedSpec};
-pub use structure::{Structure, StructureSpec};
 
 /// A built-in pack: its path as messages name it, its text, and the compact JSON form without
 /// examples that build.rs makes of it (what a scan loads).
