@@ -6,6 +6,97 @@ use std::ops::Range;
 
 use crate::rules::checks::encoding::{base64, Base64};
 
+use super::joins;
+use super::raw::{RawMatch, RawMatches};
+use super::Matcher;
+
+impl Matcher {
+    /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
+    /// Findings inside are reported at the run, marked as decoded.
+    pub(super) fn scan_base64(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+        let runs = base64_runs(
+            data,
+            self.options.min_base64_length,
+            self.options.max_base64_length,
+        );
+        // Base64 wrapped over lines decodes whole or not at all: a group that decodes to text
+        // is scanned as one value, at its span, in place of its lines.
+        let mut decoded_runs: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+        for (span, text) in joins::wrapped_base64(data, &runs) {
+            if let Some(decoded) = decode_text(&text) {
+                decoded_runs.push((span, decoded));
+            }
+        }
+        let mut groups = decoded_runs.iter().map(|(span, _)| span.clone()).peekable();
+        let mut singles = Vec::new();
+        for run in runs {
+            while groups.peek().is_some_and(|g| g.end <= run.start) {
+                groups.next();
+            }
+            if !groups
+                .peek()
+                .is_some_and(|g| g.start <= run.start && run.end <= g.end)
+            {
+                singles.push(run);
+            }
+        }
+        for run in singles {
+            let Some(decoded) = decode_text(&data[run.clone()]) else {
+                continue;
+            };
+            decoded_runs.push((run, decoded));
+        }
+        for (run, decoded) in decoded_runs {
+            let mut inner = RawMatches::new(out.cap);
+            self.scan_level(&decoded, depth + 1, &mut inner);
+            out.overflowed += inner.overflowed;
+            out.overflow_blocks |= inner.overflow_blocks;
+            for m in inner.list {
+                let blocks = !m.vetoed && self.options.block.contains(&self.rules[m.rule].severity);
+                let mut chain = vec!["base64"];
+                chain.extend(m.decoded);
+                let m = RawMatch {
+                    rule: m.rule,
+                    span: run.clone(),
+                    secret: m.secret,
+                    decoded: chain,
+                    vetoed: m.vetoed,
+                    bad_checksum: m.bad_checksum,
+                };
+                out.push(m, blocks);
+            }
+        }
+    }
+
+    /// Scans string literals joined over lines ([`joins::concatenated_literals`]), keeping
+    /// only what crosses a seam (the rest each line's own scan finds), at the pieces' span.
+    pub(super) fn scan_concatenated(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+        for joined in joins::concatenated_literals(data) {
+            let mut inner = RawMatches::new(out.cap);
+            self.scan_level(&joined.text, depth + 1, &mut inner);
+            out.overflowed += inner.overflowed;
+            out.overflow_blocks |= inner.overflow_blocks;
+            for m in inner.list {
+                if !joined.crosses_a_seam(&m.span) {
+                    continue;
+                }
+                let blocks = !m.vetoed && self.options.block.contains(&self.rules[m.rule].severity);
+                let mut chain = vec!["concatenation"];
+                chain.extend(m.decoded);
+                let m = RawMatch {
+                    rule: m.rule,
+                    span: joined.span.clone(),
+                    secret: m.secret,
+                    decoded: chain,
+                    vetoed: m.vetoed,
+                    bad_checksum: m.bad_checksum,
+                };
+                out.push(m, blocks);
+            }
+        }
+    }
+}
+
 /// Bit flags per byte: member of the base64/base64url alphabet, and its character class.
 const B64: u8 = 1;
 const UPPER: u8 = 2;
