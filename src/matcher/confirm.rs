@@ -29,13 +29,18 @@ enum FormatChecks {
 impl Matcher {
     /// Compiles, on all cores at once, the regexes of rules woken for the first time. A hook
     /// that scans one edit spends most of its time here, so doing it in parallel is what keeps
-    /// it unnoticeable; in long scans every regex is compiled after the first few files.
+    /// it unnoticeable; in long scans every regex is compiled after the first few files. What
+    /// compiling had to say goes to the caller (see [`Matcher::on_warning`]).
     pub(super) fn compile_woken(&self, regions: &[(usize, Range<usize>)]) {
         let mut cold: Vec<usize> = regions
             .iter()
             .map(|(rule, _)| *rule)
+            .chain(self.always.iter().copied())
             .filter(|&rule| !self.rules[rule].regex.is_compiled())
             .collect();
+        if cold.is_empty() {
+            return;
+        }
         cold.sort_unstable();
         cold.dedup();
         if cold.len() > 1 {
@@ -43,6 +48,13 @@ impl Matcher {
             cold.par_iter().for_each(|&rule| {
                 self.rules[rule].regex.get();
             });
+        } else {
+            self.rules[cold[0]].regex.get();
+        }
+        for rule in cold {
+            if let Some(warning) = self.rules[rule].regex.take_warning() {
+                self.warn(warning);
+            }
         }
     }
 
@@ -123,6 +135,11 @@ impl Matcher {
             let inline = rule.regex.get().captures_iter(haystack);
             named.find_pairs(inline, true, |_, value| spans.push(value));
             named.find_in_blocks(haystack, |_, value| spans.push(value));
+            // The block form's regexes compile the first time a block is looked for.
+            let warnings = [named.header.take_warning(), named.pair.take_warning()];
+            for warning in warnings.into_iter().flatten() {
+                self.warn(warning);
+            }
             for value in spans {
                 let span = region.start + value.start..region.start + value.end;
                 self.keep(index, data, span, out);

@@ -222,7 +222,14 @@ pub struct Matcher {
     options: ScanOptions,
     /// Fingerprints computed so far, by rule id, path and secret (see [`Matcher::fingerprint`]).
     fingerprints: std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>,
+    /// Where warnings go as they arise (see [`Matcher::on_warning`]).
+    warning_sink: Option<WarningSink>,
+    /// Warnings kept for [`Matcher::take_warnings`] when there is no sink.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
+
+/// A caller's handler for the matcher's warnings.
+type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
 
 impl Matcher {
     pub fn new(rules: Vec<Rule>, mut options: ScanOptions) -> Matcher {
@@ -267,6 +274,28 @@ impl Matcher {
             markers,
             options,
             fingerprints: Default::default(),
+            warning_sink: None,
+            warnings: Default::default(),
+        }
+    }
+
+    /// Hands each warning to `sink` as it arises (a user's regex over the size limits, found
+    /// when it is first compiled, mid-scan). The matcher never prints: a caller that shows
+    /// warnings on stderr passes a sink that does, so they appear where they always did.
+    pub fn on_warning(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> Matcher {
+        self.warning_sink = Some(Box::new(sink));
+        self
+    }
+
+    /// The warnings so far that no sink took, each once.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut self.warnings.lock().unwrap())
+    }
+
+    fn warn(&self, warning: String) {
+        match &self.warning_sink {
+            Some(sink) => sink(&warning),
+            None => self.warnings.lock().unwrap().push(warning),
         }
     }
 
@@ -534,6 +563,20 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
         }
         // Beyond the decode depth nothing is found, and nothing hangs.
         assert!(scan(&m, &text).is_empty());
+    }
+
+    #[test]
+    fn a_regex_too_large_to_compile_is_a_warning_for_the_caller() {
+        let pack = PACK.replace(r"[A-Za-z0-9]{20}", r"(?:[A-Za-z0-9]{1000}){1000}");
+        let m = matcher(&pack);
+        assert!(scan(&m, "key = dmo_Ab3De5Gh7Jk9Mn1Pq3St\n").is_empty());
+        let warnings = m.take_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("staunch: warning: regex "));
+        assert!(warnings[0].ends_with("; its rule finds nothing"));
+        // Once per regex, however often it is woken.
+        scan(&m, "key = dmo_Ab3De5Gh7Jk9Mn1Pq3St\n");
+        assert!(m.take_warnings().is_empty());
     }
 
     #[test]

@@ -57,7 +57,27 @@ impl Rule {
 #[derive(Debug)]
 pub struct LazyRegex {
     pattern: String,
-    compiled: std::sync::OnceLock<Regex>,
+    compiled: std::sync::OnceLock<Compiled>,
+}
+
+/// A compiled regex, and what compiling it had to say. A pattern over the size limits compiles
+/// to one that matches nothing, and the warning waits for the caller: rules never print.
+#[derive(Debug)]
+struct Compiled {
+    regex: Regex,
+    warning: Option<String>,
+    /// Whether [`LazyRegex::take_warning`] has handed the warning out.
+    taken: std::sync::atomic::AtomicBool,
+}
+
+impl Clone for Compiled {
+    fn clone(&self) -> Self {
+        Compiled {
+            regex: self.regex.clone(),
+            warning: self.warning.clone(),
+            taken: self.taken.load(std::sync::atomic::Ordering::Relaxed).into(),
+        }
+    }
 }
 
 impl Clone for LazyRegex {
@@ -100,12 +120,35 @@ impl LazyRegex {
 
     pub fn get(&self) -> &Regex {
         // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
-        self.compiled.get_or_init(|| {
-            compile_regex(&self.pattern).unwrap_or_else(|e| {
-                eprintln!("staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing", self.pattern);
-                compile_regex("[^\\x00-\\xff]").expect("an empty class compiles")
+        &self
+            .compiled
+            .get_or_init(|| match compile_regex(&self.pattern) {
+                Ok(regex) => Compiled {
+                    regex,
+                    warning: None,
+                    taken: false.into(),
+                },
+                Err(e) => Compiled {
+                    regex: compile_regex("[^\\x00-\\xff]").expect("an empty class compiles"),
+                    warning: Some(format!(
+                        "staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing",
+                        self.pattern
+                    )),
+                    taken: false.into(),
+                },
             })
-        })
+            .regex
+    }
+
+    /// The warning compiling gave (a pattern over the size limits), once: the first caller
+    /// after compilation takes it, so it is reported once however many threads ask.
+    pub fn take_warning(&self) -> Option<String> {
+        let compiled = self.compiled.get()?;
+        let warning = compiled.warning.as_ref()?;
+        (!compiled
+            .taken
+            .swap(true, std::sync::atomic::Ordering::Relaxed))
+        .then(|| warning.clone())
     }
 
     pub fn is_compiled(&self) -> bool {
