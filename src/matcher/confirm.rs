@@ -3,7 +3,9 @@
 
 use std::ops::Range;
 
-use crate::rules::checks::filters::{entropy, has_placeholder_word, looks_like_stand_in};
+use crate::rules::checks::filters::{
+    entropy, has_placeholder_word, holds_stopword, looks_like_stand_in,
+};
 use crate::rules::checks::CheckContext;
 use crate::rules::{Rule, MULTILINE_WINDOW};
 
@@ -228,15 +230,8 @@ impl Matcher {
                 return false;
             }
         }
-        if !rule.stopwords.is_empty() {
-            let lower = secret.to_ascii_lowercase();
-            if rule
-                .stopwords
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-            {
-                return false;
-            }
+        if !rule.stopwords.is_empty() && holds_stopword(secret, &rule.stopwords) {
+            return false;
         }
         if rule.allow.iter().any(|re| re.is_match(secret)) {
             return false;
