@@ -10,6 +10,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::rules::checks::filters::holds_stopword;
 use crate::rules::{self, compile_regex, Rule, Severity};
 
 /// The config file staunch looks for at the repository root.
@@ -249,15 +250,8 @@ impl Allow {
                 return false;
             }
         }
-        if !self.stopwords.is_empty() {
-            let lower = secret.to_ascii_lowercase();
-            if !self
-                .stopwords
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-            {
-                return false;
-            }
+        if !self.stopwords.is_empty() && !holds_stopword(secret, &self.stopwords) {
+            return false;
         }
         true
     }
