@@ -162,6 +162,24 @@ impl Matcher {
         }
     }
 
+    /// Whether `m` is an assignment rule's value written bare in a code file: a name there, not
+    /// a literal (see `rules::checks::is_code_path`). Decided here, where the path is known; the search
+    /// itself ignores paths, so `might_report` stays a superset of what a fragment reports.
+    pub(super) fn bare_value_in_code(&self, m: &RawMatch, data: &[u8]) -> bool {
+        use crate::rules::checks::Check;
+        let assigned = matches!(
+            self.rules[m.rule].check,
+            Some(Check::Password | Check::TokenValue)
+        );
+        if !assigned || m.vetoed || !m.decoded.is_empty() {
+            return false;
+        }
+        let from = m.span.start.saturating_sub(LINE_WINDOW);
+        let line_start =
+            memchr::memrchr(b'\n', &data[from..m.span.start]).map_or(from, |i| from + i + 1);
+        !crate::rules::checks::literal_in_code(&data[line_start..m.span.start])
+    }
+
     /// Records one candidate secret of rule `index` at `span`, marked vetoed when the rule's
     /// filters reject it (a generic rule's rejects are dropped at once).
     fn keep(&self, index: usize, data: &[u8], span: Range<usize>, out: &mut RawMatches) {

@@ -329,6 +329,9 @@ impl Matcher {
                 .as_ref()
                 .is_none_or(|re| re.is_match(fragment.path.as_bytes()))
         });
+        if crate::rules::checks::is_code_path(&fragment.path) {
+            matches.retain(|m| !self.bare_value_in_code(m, &fragment.data));
+        }
         if matches.is_empty() {
             return FragmentResult::default();
         }

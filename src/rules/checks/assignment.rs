@@ -61,6 +61,80 @@ pub(super) fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
     ) || prefix.ends_with(b"--") && !prefix.contains(&b'(')
 }
 
+/// Source code in a language whose assignments take expressions (by the file's extension; an
+/// archive member or a decoded path counts by its last component). There a bare value after
+/// `password =` is a name, a call or a type, never something a person typed in: only a quoted
+/// literal is, or a value written in a comment.
+pub fn is_code_path(path: &str) -> bool {
+    let name = path.rsplit(['/', '!', '\\']).next().unwrap_or(path);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "rs" | "go"
+            | "py"
+            | "pyi"
+            | "js"
+            | "jsx"
+            | "mjs"
+            | "cjs"
+            | "ts"
+            | "tsx"
+            | "mts"
+            | "cts"
+            | "java"
+            | "kt"
+            | "kts"
+            | "scala"
+            | "groovy"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "cxx"
+            | "hpp"
+            | "hh"
+            | "cs"
+            | "fs"
+            | "vb"
+            | "swift"
+            | "m"
+            | "mm"
+            | "rb"
+            | "php"
+            | "dart"
+            | "lua"
+            | "pl"
+            | "pm"
+            | "ex"
+            | "exs"
+            | "erl"
+            | "hs"
+            | "ml"
+            | "clj"
+            | "jl"
+            | "zig"
+            | "nim"
+            | "sol"
+    )
+}
+
+/// Whether the value after `before` (the line up to the value) is a literal in code: quoted,
+/// an element's text, or inside a comment.
+pub fn literal_in_code(before: &[u8]) -> bool {
+    if matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>')) {
+        return true;
+    }
+    let line = &before[before
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count()..];
+    [b"#".as_slice(), b"//", b"--", b"/*", b"*", b";"]
+        .iter()
+        .any(|comment| line.starts_with(comment))
+}
+
 fn trim_end(bytes: &[u8]) -> &[u8] {
     let keep = bytes.len()
         - bytes
@@ -267,6 +341,20 @@ mod tests {
     use super::*;
     use crate::rules::checks::network::stand_in_url_host;
     use crate::rules::checks::Check;
+
+    #[test]
+    fn code_files_take_only_literals_and_comments() {
+        assert!(is_code_path("src/db/connect.py"));
+        assert!(is_code_path("app.jar!com/acme/Login.KT"));
+        assert!(!is_code_path("deploy/.env"));
+        assert!(!is_code_path("scripts/setup.sh"));
+        assert!(!is_code_path("Makefile"));
+        assert!(literal_in_code(b"    password = \""));
+        assert!(literal_in_code(b"    # password = "));
+        assert!(literal_in_code(b"  // token: "));
+        assert!(!literal_in_code(b"    password = "));
+        assert!(!literal_in_code(b"  token: "));
+    }
 
     #[test]
     fn bare_values_count_only_in_configuration_syntax() {

@@ -11,6 +11,7 @@ mod password;
 pub mod structure;
 
 use assignment::{assigned_value, key_is_credential_token, key_is_password, names_itself};
+pub use assignment::{is_code_path, literal_in_code};
 use assignment::{php_hex_secret, uri_password};
 use checksums::{anthropic_key, aws_key_id, azure_devops_pat, crc32_base62, openai_marker};
 use network::{internal_host, private_ipv4, private_ipv6, stand_in_url_host};

@@ -119,7 +119,16 @@ pub(super) fn password(secret: &[u8]) -> bool {
         return false;
     }
     // A member path or a snake_case identifier (`self.pwd`, `args.password`, `db_password_2`).
-    if is_identifier_path(text) {
+    if is_identifier_path(text) || is_symbol_chain(text) {
+        return false;
+    }
+    // A short run of hex digits is a fragment (a colour, an abbreviated hash, a byte pattern),
+    // not a chosen password; long hex is judged like any other value.
+    if text.len() <= 12
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return false;
     }
     // A constant's name (`CLIENT_TRAFFIC_SECRET_0`), not its value.
@@ -221,6 +230,25 @@ fn is_password_hash(text: &str) -> bool {
         && text[id_len + 1..].contains('$')
 }
 
+/// Code symbols strung together (a sanitizer's `DEDUP_TOKEN: __malloc--do_xmalloc--main`, a
+/// mangled path): four or more parts, each a one-case identifier or a number, most of them
+/// snake_case names. Random tokens mix case within a part; passphrases have no `_` in words.
+fn is_symbol_chain(text: &str) -> bool {
+    let parts: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let one_case = |p: &&str| {
+        let b = p.as_bytes();
+        b.iter().all(u8::is_ascii_digit)
+            || ((b[0].is_ascii_alphabetic() || b[0] == b'_')
+                && (!b.iter().any(u8::is_ascii_uppercase) || !b.iter().any(u8::is_ascii_lowercase)))
+    };
+    parts.len() >= 4
+        && parts.iter().all(one_case)
+        && parts.iter().filter(|p| p.contains('_')).count() * 2 >= parts.len()
+}
+
 fn is_identifier_path(text: &str) -> bool {
     let parts_ok = text
         .split(['.', ':'])
@@ -276,6 +304,19 @@ pub(super) fn token_value(secret: &[u8]) -> bool {
 mod tests {
     use super::*;
     use base64::Engine;
+
+    #[test]
+    fn symbol_chains_and_hex_fragments_are_not_passwords() {
+        assert!(is_symbol_chain(
+            "__interceptor_malloc--do_xmalloc--cmd_clone--main--__libc_start_main@GLIBC_2.2.5"
+        ));
+        assert!(!is_symbol_chain("correct-horse-battery-staple"));
+        assert!(!is_symbol_chain("aB3-xY9_kL2-Qw7_pR4-zT8_mN1"));
+        assert!(!password(b"ff00ff00ff"));
+        assert!(!password(b"c0ffee42"));
+        assert!(password(b"deadbeef42aa99"));
+        assert!(password(b"Xk9mQ2vLz7"));
+    }
 
     #[test]
     fn passwords_versus_code() {
