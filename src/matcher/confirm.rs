@@ -163,8 +163,8 @@ impl Matcher {
     }
 
     /// Whether `m` is an assignment rule's value written bare in a code file: a name there, not
-    /// a literal (see `rules::checks::is_code_path`). Decided here, where the path is known; the search
-    /// itself ignores paths, so `might_report` stays a superset of what a fragment reports.
+    /// a literal (see `rules::checks::is_code_path`). Decided here, where the path is known; the
+    /// search itself ignores paths, so `might_report` stays a superset of what a fragment reports.
     pub(super) fn bare_value_in_code(&self, m: &RawMatch, data: &[u8]) -> bool {
         use crate::rules::checks::Check;
         let assigned = matches!(
