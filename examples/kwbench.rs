@@ -1,7 +1,7 @@
 //! Times the keyword pass alone over every file under a directory, with the built-in keywords.
 //! `cargo run --release --example kwbench -- DIR [dump]`
 #![allow(clippy::disallowed_macros)]
-use staunch::keywords::KeywordSearch;
+use staunch::matcher::keywords::KeywordSearch;
 use std::time::Instant;
 
 fn main() {

@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, ColorChoice, Command, Common, ConfigCommand, HookKind, RulesCommand,
     ScanArgs,
@@ -15,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::git::{GitFragments, GitRepo};
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
+use crate::rules::checks::Check;
 use crate::rules::{self, Rule};
 use crate::scan::{self, Outcome};
 use crate::source::Fragment;
@@ -242,7 +242,10 @@ pub fn build_matcher_from_head(
     };
     let (rules, mut options) = scan_options(common, settings, &sources, true)?;
     let markers = std::mem::take(&mut options.allow_markers);
-    Ok((Matcher::new(rules, options), markers))
+    Ok((
+        Matcher::new(rules, options).on_warning(|w| eprintln!("{w}")),
+        markers,
+    ))
 }
 
 /// `use_baseline` is false only for the baseline commands, which must see every finding.
@@ -253,7 +256,7 @@ fn matcher_from_settings(
     use_baseline: bool,
 ) -> Result<Matcher> {
     let (rules, options) = scan_options(common, settings, sources, use_baseline)?;
-    Ok(Matcher::new(rules, options))
+    Ok(Matcher::new(rules, options).on_warning(|w| eprintln!("{w}")))
 }
 
 /// The rules and scan options a configuration gives, with the allow files read from `sources`.
@@ -1428,7 +1431,8 @@ pub struct ExampleFailure {
 /// Checks every example and counter-example of `rules`, each scanned as a file of its own with
 /// the whole rule set (so a generic rule shadowed by a specific one shows up as a failure).
 pub fn test_examples(rules: &[Rule]) -> Vec<ExampleFailure> {
-    let matcher = Matcher::new(rules.to_vec(), ScanOptions::default());
+    let matcher =
+        Matcher::new(rules.to_vec(), ScanOptions::default()).on_warning(|w| eprintln!("{w}"));
     let mut failures = Vec::new();
     for rule in rules {
         let fires = |text: &str| {

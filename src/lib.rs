@@ -9,18 +9,14 @@
 
 pub mod app;
 pub mod audit;
-pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod filters;
 pub mod finding;
 pub mod git;
 pub mod grouping;
 pub mod hooks;
 pub mod install;
-pub mod joins;
-pub mod keywords;
 pub mod matcher;
 pub mod output;
 pub mod report;

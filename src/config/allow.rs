@@ -6,6 +6,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::rules::checks::filters::holds_stopword;
 use crate::rules::compile_regex;
 
 /// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
@@ -152,15 +153,8 @@ impl Allow {
                 return false;
             }
         }
-        if !self.stopwords.is_empty() {
-            let lower = secret.to_ascii_lowercase();
-            if !self
-                .stopwords
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-            {
-                return false;
-            }
+        if !self.stopwords.is_empty() && !holds_stopword(secret, &self.stopwords) {
+            return false;
         }
         true
     }

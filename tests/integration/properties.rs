@@ -44,8 +44,8 @@ fn fake_token() -> impl Strategy<Value = (&'static str, String)> {
         ("github-classic-token", format!("ghp_{body}{checksum}"))
     });
     prop_oneof![aws, github].prop_filter("the rule's own filters would refuse it", |(_, t)| {
-        staunch::filters::entropy(t.as_bytes()) >= 3.5
-            && !staunch::filters::looks_like_placeholder(t.as_bytes())
+        staunch::rules::checks::filters::entropy(t.as_bytes()) >= 3.5
+            && !staunch::rules::checks::filters::looks_like_placeholder(t.as_bytes())
             && !t.contains("EXAMPLE")
     })
 }

@@ -1,13 +1,16 @@
 //! A token's inner structure, checked offline. Many formats carry more than their alphabet: a
 //! segment that is base64 of a JSON object with known fields, of a fixed text prefix, of a
 //! fixed number of bytes. A look-alike (a fixture, a hash, a truncated paste) fails the decode,
-//! so a rule that says what its token decodes to can block with confidence.
+//! so a rule that says what its token decodes to can block with confidence. The built-in checks
+//! of the same kind (a JWT's JSON header, a PyPI macaroon's location) live here too.
 //!
 //! ```toml
 //! decodes = { strip = "sntrys_", split = "_", part = 0, encoding = "base64", json_keys = ["iat", "org"] }
 //! ```
 
 use serde::Deserialize;
+
+use super::encoding::{base64, Base64};
 
 /// `decodes = { … }` as written in a pack.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -148,7 +151,7 @@ impl Structure {
 
 fn decode(encoding: Encoding, text: &[u8]) -> Option<Vec<u8>> {
     match encoding {
-        Encoding::Base64 => crate::checks::decode_base64_any(text),
+        Encoding::Base64 => base64(text, Base64::Token),
         Encoding::Base32 => base32(text),
         Encoding::Hex => hex(text),
     }
@@ -185,6 +188,47 @@ fn hex(text: &[u8]) -> Option<Vec<u8>> {
             Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)
         })
         .collect()
+}
+
+/// A PyPI token is a binary macaroon in base64url: version 2, a location field naming
+/// pypi.org or test.pypi.org, then an identifier field.
+pub(super) fn pypi_macaroon(secret: &[u8]) -> bool {
+    let Some(body) = secret.strip_prefix(b"pypi-") else {
+        return false;
+    };
+    let Some(bytes) = base64(body, Base64::Token) else {
+        return false;
+    };
+    let [2, 1, len, rest @ ..] = bytes.as_slice() else {
+        return false;
+    };
+    let len = usize::from(*len);
+    if rest.len() <= len {
+        return false;
+    }
+    let location = &rest[..len];
+    (location == b"pypi.org" || location == b"test.pypi.org") && rest[len] == 2
+}
+
+/// A JWT's header is base64url JSON naming its algorithm, and its payload (when there is one)
+/// is a JSON object too.
+pub(super) fn jwt(secret: &[u8]) -> bool {
+    let mut parts = secret.split(|&b| b == b'.');
+    let header = parts.next().unwrap_or_default();
+    let json = |part: &[u8]| {
+        base64(part, Base64::Token)
+            .and_then(|d| serde_json::from_slice::<serde_json::Value>(&d).ok())
+    };
+    let Some(serde_json::Value::Object(map)) = json(header) else {
+        return false;
+    };
+    if !map.contains_key("alg") {
+        return false;
+    }
+    match parts.next() {
+        None | Some(b"") => true,
+        Some(payload) => matches!(json(payload), Some(serde_json::Value::Object(_))),
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +301,13 @@ mod tests {
             ..Default::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn jwt_header() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+        assert!(jwt(format!("{header}.eyJzdWIiOiIxIn0.abc").as_bytes()));
+        assert!(!jwt(b"eyJub3RoaW5nIjoxfQ.eyJzdWIiOiIxIn0.abc"));
     }
 }

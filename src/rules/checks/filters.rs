@@ -21,6 +21,15 @@ pub fn entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
+/// Whether `secret` holds one of `stopwords` (given lower-cased), ignoring ASCII case: a rule's
+/// stopwords reject a candidate, an allow entry's silence a finding.
+pub fn holds_stopword(secret: &[u8], stopwords: &[String]) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    stopwords
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+}
+
 /// Markers of a template variable, an environment lookup or a stand-in value.
 const PLACEHOLDER_MARKERS: &[&str] = &[
     "${",

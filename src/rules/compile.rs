@@ -1,0 +1,351 @@
+//! Compiled rules: a pack's specs validated once (ids, keywords, groups, checks, regexes) into
+//! the [`Rule`]s the matcher runs, so a bad pack fails before any scanning starts, with the file
+//! and rule id in the message.
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::checks::structure::Structure;
+use super::checks::Check;
+use super::named::{self, NamedKey};
+use super::syntax::{Category, PackSpec, RuleSpec, Severity};
+use crate::error::{Error, Result};
+
+/// A rule ready to run: regexes compiled, keywords normalised, check resolved.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    /// Who issues the credential; for generic rules, what kind of secret it is.
+    pub provider: String,
+    /// The pack's file stem (`cloud`, `payments`), the catalogue's grouping.
+    pub domain: String,
+    pub description: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: LazyRegex,
+    pub secret_group: Option<usize>,
+    pub min_entropy: Option<f64>,
+    pub check: Option<Check>,
+    /// The secret's inner structure, verified offline.
+    pub decodes: Option<Structure>,
+    pub multiline: bool,
+    /// Set for named rules: the key the regex matched must pass this.
+    pub named: Option<NamedKey>,
+    pub placeholders: bool,
+    pub generic: bool,
+    /// Lower-cased, so the filter can compare without allocating per candidate.
+    pub stopwords: Vec<String>,
+    pub allow: Vec<Regex>,
+    pub examples: Vec<String>,
+    pub counter_examples: Vec<String>,
+    /// The pack file the rule came from, for messages.
+    pub pack: String,
+    /// Only run on paths matching this.
+    pub path: Option<Regex>,
+}
+
+impl Rule {
+    /// Whether the rule verifies its token's checksum or inner structure offline.
+    pub fn verifies_format(&self) -> bool {
+        self.decodes.is_some() || self.check.is_some_and(|c| c.is_format_check())
+    }
+}
+
+/// A rule's regex, checked when the rule is loaded but compiled the first time a keyword wakes
+/// the rule up. A hook scanning one small change only pays for the few rules it needs, which is
+/// most of what keeps `hook claude-code` and `scan --staged` fast.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Compiled>,
+}
+
+/// A compiled regex, and what compiling it had to say. A pattern over the size limits compiles
+/// to one that matches nothing, and the warning waits for the caller: rules never print.
+#[derive(Debug)]
+struct Compiled {
+    regex: Regex,
+    warning: Option<String>,
+    /// Whether [`LazyRegex::take_warning`] has handed the warning out.
+    taken: std::sync::atomic::AtomicBool,
+}
+
+impl Clone for Compiled {
+    fn clone(&self) -> Self {
+        Compiled {
+            regex: self.regex.clone(),
+            warning: self.warning.clone(),
+            taken: self.taken.load(std::sync::atomic::Ordering::Relaxed).into(),
+        }
+    }
+}
+
+impl Clone for LazyRegex {
+    fn clone(&self) -> Self {
+        LazyRegex {
+            pattern: self.pattern.clone(),
+            compiled: self.compiled.clone(),
+        }
+    }
+}
+
+impl LazyRegex {
+    /// Parses `pattern` (so a bad one is reported now, with the rule's id) without compiling it.
+    /// Returns the regex and its number of capture groups, the whole match included.
+    pub fn new(pattern: &str) -> std::result::Result<(LazyRegex, usize), String> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .map_err(|e| e.to_string())?;
+        let groups = hir.properties().explicit_captures_len() + 1;
+        Ok((
+            LazyRegex {
+                pattern: pattern.to_string(),
+                compiled: std::sync::OnceLock::new(),
+            },
+            groups,
+        ))
+    }
+
+    /// A regex from a built-in pack, which the test suite has parsed and compiled: loading does
+    /// not parse it again (parsing a thousand regexes would dominate a hook's run time).
+    pub fn unchecked(pattern: &str) -> LazyRegex {
+        LazyRegex {
+            pattern: pattern.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self) -> &Regex {
+        // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
+        &self
+            .compiled
+            .get_or_init(|| match compile_regex(&self.pattern) {
+                Ok(regex) => Compiled {
+                    regex,
+                    warning: None,
+                    taken: false.into(),
+                },
+                Err(e) => Compiled {
+                    regex: compile_regex("[^\\x00-\\xff]").expect("an empty class compiles"),
+                    warning: Some(format!(
+                        "staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing",
+                        self.pattern
+                    )),
+                    taken: false.into(),
+                },
+            })
+            .regex
+    }
+
+    /// The warning compiling gave (a pattern over the size limits), once: the first caller
+    /// after compilation takes it, so it is reported once however many threads ask.
+    pub fn take_warning(&self) -> Option<String> {
+        let compiled = self.compiled.get()?;
+        let warning = compiled.warning.as_ref()?;
+        (!compiled
+            .taken
+            .swap(true, std::sync::atomic::Ordering::Relaxed))
+        .then(|| warning.clone())
+    }
+
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+}
+
+/// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
+/// are ASCII; Unicode classes would only slow the automata down), with a size cap.
+pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 * 1024 * 1024)
+        .dfa_size_limit(32 * 1024 * 1024)
+        .build()
+}
+
+/// Parses one pack's text. `file` names it in errors.
+pub fn parse_pack(file: &str, text: &str) -> Result<Vec<Rule>> {
+    parse_pack_as(file, text, Trust::Validate)
+}
+
+/// Whether a pack's regexes are parsed when it loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// A user's pack: every regex is parsed now, so a bad one fails before scanning starts.
+    Validate,
+    /// A built-in pack: the test suite parsed and compiled every regex of it.
+    BuiltIn,
+}
+
+pub(super) fn parse_pack_as(file: &str, text: &str, trust: Trust) -> Result<Vec<Rule>> {
+    let pack: PackSpec = toml::from_str(text).map_err(|e| Error::toml(file, text, &e))?;
+    pack.rule
+        .into_iter()
+        .map(|spec| compile_spec_as(file, spec, trust))
+        .collect()
+}
+
+/// Validates and compiles one rule; `file` names its pack in errors.
+pub fn compile_spec(file: &str, spec: RuleSpec) -> Result<Rule> {
+    compile_spec_as(file, spec, Trust::Validate)
+}
+
+pub(super) fn compile_spec_as(file: &str, mut spec: RuleSpec, trust: Trust) -> Result<Rule> {
+    let fail = |message: String| Error::Rule {
+        file: file.to_string(),
+        id: spec.id.clone(),
+        message,
+    };
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(fail("id must be non-empty lower-case kebab-case".into()));
+    }
+    let named = match &spec.named {
+        Some(named_spec) => {
+            if !spec.regex.is_empty() {
+                return Err(fail("has both `regex` and `named`".into()));
+            }
+            if spec.secret_group.is_some() {
+                return Err(fail(
+                    "a `named` rule's secret is its value; drop `secret_group`".into(),
+                ));
+            }
+            if trust == Trust::Validate {
+                named::validate(named_spec).map_err(fail)?;
+            }
+            spec.regex = named::regex(named_spec).map_err(fail)?;
+            if spec.keywords.is_empty() && !spec.no_keywords {
+                spec.keywords = named_spec.names.clone();
+            }
+            Some(NamedKey::new(named_spec).map_err(fail)?)
+        }
+        None => None,
+    };
+    if spec.regex.is_empty() {
+        return Err(fail("no `regex` (or `named`)".into()));
+    }
+    if spec.keywords.is_empty() && !spec.no_keywords {
+        return Err(fail(
+            "no keywords: give `keywords` or say `no_keywords = true` explicitly".into(),
+        ));
+    }
+    if !spec.keywords.is_empty() && spec.no_keywords {
+        return Err(fail("has both `keywords` and `no_keywords = true`".into()));
+    }
+    if let Some(k) = spec.keywords.iter().find(|k| k.is_empty() || !k.is_ascii()) {
+        return Err(fail(format!("keyword {k:?} must be non-empty ASCII")));
+    }
+    let pattern = escape_aware(&spec.regex);
+    let regex = match trust {
+        Trust::BuiltIn => LazyRegex::unchecked(&pattern),
+        Trust::Validate => {
+            let (regex, captures_len) =
+                LazyRegex::new(&pattern).map_err(|e| fail(format!("bad regex: {e}")))?;
+            check_group(spec.secret_group, captures_len).map_err(fail)?;
+            regex
+        }
+    };
+    let check = match &spec.check {
+        None => None,
+        Some(name) => {
+            Some(Check::from_name(name).ok_or_else(|| fail(format!("unknown check {name:?}")))?)
+        }
+    };
+    let decodes = match spec.decodes.clone() {
+        Some(d) => Some(Structure::new(d).map_err(fail)?),
+        None => None,
+    };
+    let path = match &spec.path {
+        Some(pattern) => {
+            Some(compile_regex(pattern).map_err(|e| fail(format!("bad path regex: {e}")))?)
+        }
+        None => None,
+    };
+    let mut allow = Vec::new();
+    for pattern in &spec.allow {
+        allow.push(compile_regex(pattern).map_err(|e| fail(format!("bad allow regex: {e}")))?);
+    }
+    let domain = std::path::Path::new(file)
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let provider = spec
+        .provider
+        .clone()
+        .unwrap_or_else(|| spec.id.split('-').next().unwrap_or_default().to_string());
+    Ok(Rule {
+        provider,
+        domain,
+        named,
+        keywords: spec
+            .keywords
+            .iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect(),
+        stopwords: spec
+            .stopwords
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
+        id: spec.id,
+        description: spec.description,
+        category: spec.category,
+        severity: spec.severity,
+        regex,
+        secret_group: spec.secret_group,
+        min_entropy: spec.min_entropy,
+        check,
+        decodes,
+        // A named rule's block form and next-line values span lines.
+        multiline: spec.multiline || spec.named.is_some(),
+        placeholders: spec.placeholders,
+        generic: spec.generic,
+        allow,
+        examples: spec.examples,
+        counter_examples: spec.counter_examples,
+        pack: file.to_string(),
+        path,
+    })
+}
+
+/// `secret_group` must name a group the regex has (`groups` counts the whole match too).
+fn check_group(secret_group: Option<usize>, groups: usize) -> std::result::Result<(), String> {
+    match secret_group {
+        Some(group) if group >= groups => Err(format!(
+            "secret_group {group} but the regex has only {} groups",
+            groups - 1
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A token right after an escape sequence (`\n`, `\t`, `\r` in JSON strings, logs and
+/// notebooks) must match: a regex that opens with `\b` sees the `n` of `\n` as a word character
+/// and misses it. The opening `\b` also accepts the end of such an escape; the escape is consumed,
+/// never part of the secret, and a plain boundary is still tried first.
+fn escape_aware(pattern: &str) -> String {
+    let mut flags = 0;
+    // Leading inline flags such as `(?i)`.
+    if pattern.starts_with("(?") {
+        if let Some(close) = pattern.find(')') {
+            let inner = &pattern[2..close];
+            if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+                flags = close + 1;
+            }
+        }
+    }
+    match pattern[flags..].strip_prefix("\\b") {
+        Some(rest) => format!("{}(?:\\b|\\\\[ntr]){rest}", &pattern[..flags]),
+        None => pattern.to_string(),
+    }
+}
