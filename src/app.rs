@@ -1366,7 +1366,7 @@ impl RuleFilter<'_> {
 }
 
 fn rules_list(common: &Common, filter: &RuleFilter<'_>, catalogue: bool) -> Result<Verdict> {
-    let all = rules::load(&common.rule_packs)?;
+    let all = crate::config::load_rules(&common.rule_packs)?;
     let mut out = std::io::stdout().lock();
     if catalogue {
         let _ = write!(out, "{}", rules::catalogue::markdown(&all));

@@ -115,7 +115,7 @@ pub fn load(
                             if v.as_bool().ok_or_else(|| {
                                 fail(file, "[extend] useDefault: expected true or false".into())
                             })? {
-                                rules.extend(rules::load(&[])?);
+                                rules.extend(rules::load()?);
                             }
                         }
                         "disabledRules" => {

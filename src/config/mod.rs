@@ -138,6 +138,19 @@ pub fn load(
     Ok(settings)
 }
 
+/// The built-in rules and the packs given with `--rules` (ours or gitleaks' format), with ids
+/// unique across them.
+pub fn load_rules(extra_packs: &[PathBuf]) -> Result<Vec<Rule>> {
+    let mut all = rules::load()?;
+    for path in extra_packs {
+        let name = path.display().to_string();
+        let (pack, _allow) = read_pack(&DiskReader, &name, path)?;
+        all.extend(pack);
+    }
+    rules::check_unique(&all)?;
+    Ok(all)
+}
+
 /// Reads a rule pack named by `file`: staunch's format, or a gitleaks config (`[[rules]]`),
 /// whose allowlists come with its rules.
 pub fn read_pack(
@@ -164,7 +177,7 @@ fn from_config(
     config: ConfigFile,
     base_dir: &Path,
 ) -> Result<Settings> {
-    let mut all = rules::load(&[])?;
+    let mut all = rules::load()?;
     let mut pack_allow = Vec::new();
     for pack in &config.rules.packs {
         let (rules, allow) = read_pack(reader, file, &base_dir.join(pack))?;

@@ -491,7 +491,7 @@ mod tests {
 
     #[test]
     fn a_token_failing_its_checksum_is_counted_not_reported() {
-        let m = Matcher::new(crate::rules::load(&[]).unwrap(), ScanOptions::default());
+        let m = Matcher::new(crate::rules::load().unwrap(), ScanOptions::default());
         let scan = |text: String| m.scan_fragment(&Fragment::file("app.py", text.into_bytes()));
         let bad = scan(format!("token = \"{}\"\n", github_token(false)));
         assert!(bad.findings.is_empty(), "{:?}", bad.findings);

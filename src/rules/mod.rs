@@ -51,9 +51,9 @@ pub const BUILTIN_PACKS: &[(&str, &str, &str)] = &[
 /// How far a multi-line rule may reach past the line its keyword is on.
 pub const MULTILINE_WINDOW: usize = 64 * 1024;
 
-/// Loads the built-in packs (without their examples) followed by the user's, refusing
-/// duplicate ids.
-pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
+/// Loads the built-in packs (without their examples), refusing duplicate ids. The user's packs
+/// are read by `config::load_rules`, which knows where files come from.
+pub fn load() -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
     for (file, text, json) in BUILTIN_PACKS {
         let pack: PackSpec = match serde_json::from_str(json) {
@@ -65,7 +65,8 @@ pub fn load(extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
             rules.push(compile_spec_as(file, spec, Trust::BuiltIn)?);
         }
     }
-    load_extra(rules, extra_packs)
+    check_unique(&rules)?;
+    Ok(rules)
 }
 
 /// The built-in packs with their examples, for `staunch rules test`.
@@ -73,15 +74,6 @@ pub fn load_with_examples() -> Result<Vec<Rule>> {
     let mut rules = Vec::new();
     for (file, text, _) in BUILTIN_PACKS {
         rules.extend(parse_pack_as(file, text, Trust::BuiltIn)?);
-    }
-    load_extra(rules, &[])
-}
-
-fn load_extra(mut rules: Vec<Rule>, extra_packs: &[std::path::PathBuf]) -> Result<Vec<Rule>> {
-    for path in extra_packs {
-        let name = path.display().to_string();
-        let (pack, _allow) = crate::config::read_pack(&crate::config::DiskReader, &name, path)?;
-        rules.extend(pack);
     }
     check_unique(&rules)?;
     Ok(rules)
