@@ -1,12 +1,10 @@
-//! Allow entries (`[[allow]]`, gitleaks' `[allowlist]`): what the user wrote, compiled into
-//! globs and regexes, and the test of whether a finding is allowed.
+//! Allow entries as users write them (`[[allow]]`), compiled into the matcher's `Allow`.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
-use regex::bytes::Regex;
+use globset::{Glob, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::rules::checks::filters::holds_stopword;
+use crate::matcher::{Allow, RegexTarget};
 use crate::rules::compile_regex;
 
 /// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
@@ -28,30 +26,6 @@ pub struct AllowSpec {
     pub rules: Vec<String>,
     #[serde(default)]
     pub commits: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RegexTarget {
-    #[default]
-    Secret,
-    Line,
-}
-
-/// A compiled allow entry.
-#[derive(Clone, Debug)]
-pub struct Allow {
-    pub paths: Option<GlobSet>,
-    /// Path regexes (gitleaks allowlists give paths as regexes, not globs).
-    pub path_regexes: Vec<Regex>,
-    pub regexes: Vec<Regex>,
-    pub regex_target: RegexTarget,
-    pub stopwords: Vec<String>,
-    pub rules: Vec<String>,
-    pub commits: Vec<String>,
-    /// Which entry of which file this is (`[[allow]] "fixtures" in .staunch.toml`): reports
-    /// name it for every finding it silences.
-    pub origin: String,
 }
 
 impl Allow {
@@ -111,51 +85,5 @@ impl Allow {
                 None => format!("[[allow]] in {file}"),
             },
         })
-    }
-
-    /// Does this entry allow a finding of `rule` with `secret` on `line` of `path` in `commit`?
-    pub fn allows(
-        &self,
-        rule: &str,
-        path: &str,
-        commit: Option<&str>,
-        secret: &[u8],
-        line: &[u8],
-    ) -> bool {
-        if let Some(paths) = &self.paths {
-            if !paths.is_match(path) {
-                return false;
-            }
-        }
-        if !self.path_regexes.is_empty()
-            && !self
-                .path_regexes
-                .iter()
-                .any(|re| re.is_match(path.as_bytes()))
-        {
-            return false;
-        }
-        if !self.rules.is_empty() && !self.rules.iter().any(|r| r == rule) {
-            return false;
-        }
-        if !self.commits.is_empty() {
-            let Some(commit) = commit else { return false };
-            if !self.commits.iter().any(|c| commit.starts_with(c.as_str())) {
-                return false;
-            }
-        }
-        if !self.regexes.is_empty() {
-            let target = match self.regex_target {
-                RegexTarget::Secret => secret,
-                RegexTarget::Line => line,
-            };
-            if !self.regexes.iter().any(|re| re.is_match(target)) {
-                return false;
-            }
-        }
-        if !self.stopwords.is_empty() && !holds_stopword(secret, &self.stopwords) {
-            return false;
-        }
-        true
     }
 }

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use toml::Value;
 
-use super::allow::{Allow, RegexTarget};
 use super::reader::ConfigReader;
 use super::settings::Settings;
 use crate::error::{Error, Result};
+use crate::matcher::{Allow, RegexTarget};
 use crate::rules::{self, compile_regex, Category, Rule, Severity};
 
 /// A gitleaks config has `[[rules]]`, `[extend]` or a gitleaks allowlist at the top level;

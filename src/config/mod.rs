@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::matcher::Allow;
 use crate::rules::{self, Rule, Severity};
 
 mod allow;
@@ -17,7 +18,7 @@ mod re2;
 mod reader;
 mod settings;
 
-pub use allow::{Allow, AllowSpec, RegexTarget};
+pub use allow::AllowSpec;
 pub use reader::{ConfigReader, DiskReader};
 pub use settings::{ArchiveSettings, Settings};
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::allow::Allow;
+use crate::matcher::Allow;
 use crate::rules::{Rule, Severity};
 
 /// The `[scan] archive_*` settings, each unset unless the file gives it.

@@ -3,6 +3,7 @@
 //! filters run last on the few matches left. Base64 runs are decoded and scanned again.
 
 mod allow;
+mod allow_entry;
 mod confirm;
 pub(crate) mod decode;
 pub mod joins;
@@ -15,6 +16,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use crate::finding::{Finding, Mechanism, Suppressed};
 use crate::rules::Rule;
 use crate::source::Fragment;
+pub use allow_entry::{Allow, RegexTarget};
 use keywords::KeywordSearch;
 use lines::LineIndex;
 use raw::{count_bad_checksums, RawMatches};
@@ -37,7 +39,7 @@ pub struct ScanOptions {
     /// [`Finding::allowed_by_change`], unless the base commit's policy trusts such markers.
     pub trust_inline_markers: bool,
     /// Configured allow entries.
-    pub allow: Vec<crate::config::Allow>,
+    pub allow: Vec<Allow>,
     /// Fingerprints of known findings (a baseline): reported as allowed, not as findings.
     pub baseline: std::collections::HashSet<String>,
     /// Fingerprints of rule and secret alone of the same baseline: they match a known secret
@@ -46,11 +48,11 @@ pub struct ScanOptions {
     /// Scheme-1 fingerprints of a baseline not migrated yet (see `finding::legacy_fingerprint`).
     pub legacy_baseline: std::collections::HashSet<String>,
     /// Where the baseline was read from, for reports (`<commit>:.staunch-baseline.json` in a
-    /// range scan).
+    /// range scan); set together with the baseline, by whoever read it.
     pub baseline_source: String,
     /// Locations a `.gitleaksignore` file silences: (commit, path, line).
     pub ignored_locations: std::collections::HashSet<(Option<String>, String, usize)>,
-    /// Where the `.gitleaksignore` was read from, for reports.
+    /// Where the `.gitleaksignore` was read from, for reports; set with `ignored_locations`.
     pub ignore_source: String,
     /// Severities whose findings block; the others are warnings.
     pub block: Vec<crate::rules::Severity>,
@@ -88,9 +90,9 @@ impl Default for ScanOptions {
             baseline: Default::default(),
             baseline_anywhere: Default::default(),
             legacy_baseline: Default::default(),
-            baseline_source: crate::config::baseline::BASELINE_FILE.into(),
+            baseline_source: String::new(),
             ignored_locations: Default::default(),
-            ignore_source: crate::config::baseline::IGNORE_FILE.into(),
+            ignore_source: String::new(),
             max_file_size: 10 * 1024 * 1024,
             max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
             max_findings: DEFAULT_MAX_FINDINGS,
