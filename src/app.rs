@@ -12,11 +12,12 @@ use crate::cli::{
 };
 use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
+use crate::finding::Outcome;
 use crate::git::{GitFragments, GitRepo};
 use crate::matcher::{Matcher, ScanOptions};
 use crate::report::{self, Format, ReportOptions};
 use crate::rules::{self, Rule};
-use crate::scan::{self, Outcome};
+use crate::scan;
 use crate::source::Fragment;
 use crate::Verdict;
 

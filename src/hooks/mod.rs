@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::app::{build_matcher, finish, scan_commits, scan_named_files, scan_staged};
 use crate::cli::Common;
 use crate::error::{Error, Result};
+use crate::finding::Outcome;
 use crate::git::GitRepo;
-use crate::scan::Outcome;
 use crate::Verdict;
 
 /// Says how to get past a block when the user is sure, after any failure.

@@ -6,8 +6,8 @@ use std::io::Write;
 use owo_colors::OwoColorize;
 
 use super::{inert, shown_secret, ReportOptions};
+use crate::finding::Outcome;
 use crate::rules::Severity;
-use crate::scan::Outcome;
 
 /// The `[policy]` key that makes range scans honour inline markers the range adds.
 const POLICY_KEY: &str = "honour_inline_allows_in_range";

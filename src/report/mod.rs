@@ -11,8 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::finding::{redact, Finding};
-use crate::scan::Outcome;
+use crate::finding::{redact, Finding, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
