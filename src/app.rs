@@ -346,12 +346,7 @@ fn scan_options(
 fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
     let result = scan_command(common, args);
     if let (Err(err), Some(path), Format::Sarif) = (&result, &common.output, common.format) {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
+        let message = crate::error::chain(err);
         let written = std::fs::File::create(path).and_then(|file| {
             let mut out = std::io::BufWriter::new(file);
             report::write_failure(&mut out, common.format, &message)?;
@@ -1031,12 +1026,12 @@ fn scan_for_baseline(matcher: &Matcher, roots: &[PathBuf], all: bool) -> Result<
         );
     }
     if !outcome.errors.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::Incomplete(
             "baseline not written: some files could not be scanned".into(),
         ));
     }
     if outcome.stats.dropped.findings > 0 {
-        return Err(Error::Usage(format!(
+        return Err(Error::Incomplete(format!(
             "baseline not written: {} finding(s) went over the findings caps; raise \
              [scan] max_findings_per_file and max_findings to record them all",
             outcome.stats.dropped.findings
@@ -1046,7 +1041,7 @@ fn scan_for_baseline(matcher: &Matcher, roots: &[PathBuf], all: bool) -> Result<
 }
 
 fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
-    let text = serde_json::to_string_pretty(baseline).map_err(|e| Error::Usage(e.to_string()))?;
+    let text = serde_json::to_string_pretty(baseline).map_err(Error::Json)?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
 }
 

@@ -184,7 +184,7 @@ pub fn parse_push_lines(input: &str) -> Result<Vec<PushedRef>> {
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [local_ref, local_oid, remote_ref, remote_oid] = fields[..] else {
-            return Err(Error::Usage(format!(
+            return Err(Error::HookInput(format!(
                 "pre-push input line {}: expected `<local ref> <local oid> <remote ref> <remote oid>`, got {line:?}",
                 number + 1
             )));
@@ -271,7 +271,7 @@ fn push_commits(
     for pushed in refs {
         for oid in [&pushed.local_oid, &pushed.remote_oid] {
             if oid.len() != hash_len {
-                return Err(Error::Usage(format!(
+                return Err(Error::HookInput(format!(
                     "pre-push: object id {oid:?} is not {hash_len} hex digits"
                 )));
             }
