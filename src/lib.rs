@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod filters;
 pub mod finding;
+pub mod finish;
 pub mod git;
 pub mod gitleaks;
 pub mod grouping;
@@ -31,6 +32,7 @@ pub mod re2;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod session;
 pub mod source;
 
 pub use error::{Error, Result};

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{build_matcher_from_head, DEFAULT_MAX_FILE_SIZE};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finding::{redact, Finding};
 use crate::git::GitRepo;
+use crate::session::{build_matcher_from_head, DEFAULT_MAX_FILE_SIZE};
 use crate::source::Fragment;
 use crate::Verdict;
 

@@ -7,11 +7,13 @@ pub mod pre_receive;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::app::{build_matcher, finish, scan_commits, scan_named_files, scan_staged};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
+use crate::finish::finish;
 use crate::git::GitRepo;
+use crate::scan::git::{scan_commits, scan_named_files, scan_staged};
+use crate::session::build_matcher;
 use crate::Verdict;
 
 /// Says how to get past a block when the user is sure, after any failure.

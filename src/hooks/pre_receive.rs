@@ -15,10 +15,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::app::{build_matcher_for_pushed, finish, scan_commits};
 use crate::cli::Common;
 use crate::error::{Error, Result};
+use crate::finish::finish;
 use crate::git::GitRepo;
+use crate::scan::git::scan_commits;
+use crate::session::build_matcher_for_pushed;
 use crate::Verdict;
 
 /// One line of pre-receive input.

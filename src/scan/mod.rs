@@ -1,6 +1,8 @@
 //! Drives a scan: fragments from a source go through the matcher in parallel and come out as
 //! one sorted list of findings with the counts a report needs.
 
+pub mod git;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
