@@ -5,11 +5,11 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, BASELINE_FILE};
 use crate::checks::Check;
 use crate::cli::{
     BaselineCommand, Cli, Command, Common, ConfigCommand, HookKind, RulesCommand, ScanArgs,
 };
+use crate::config::baseline::{Baseline, BASELINE_FILE};
 use crate::config::DiskReader;
 use crate::error::{Error, Result};
 use crate::finding::Outcome;

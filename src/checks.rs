@@ -587,6 +587,80 @@ fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
     ) || prefix.ends_with(b"--") && !prefix.contains(&b'(')
 }
 
+/// Source code in a language whose assignments take expressions (by the file's extension; an
+/// archive member or a decoded path counts by its last component). There a bare value after
+/// `password =` is a name, a call or a type, never something a person typed in: only a quoted
+/// literal is, or a value written in a comment.
+pub fn is_code_path(path: &str) -> bool {
+    let name = path.rsplit(['/', '!', '\\']).next().unwrap_or(path);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "rs" | "go"
+            | "py"
+            | "pyi"
+            | "js"
+            | "jsx"
+            | "mjs"
+            | "cjs"
+            | "ts"
+            | "tsx"
+            | "mts"
+            | "cts"
+            | "java"
+            | "kt"
+            | "kts"
+            | "scala"
+            | "groovy"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "cxx"
+            | "hpp"
+            | "hh"
+            | "cs"
+            | "fs"
+            | "vb"
+            | "swift"
+            | "m"
+            | "mm"
+            | "rb"
+            | "php"
+            | "dart"
+            | "lua"
+            | "pl"
+            | "pm"
+            | "ex"
+            | "exs"
+            | "erl"
+            | "hs"
+            | "ml"
+            | "clj"
+            | "jl"
+            | "zig"
+            | "nim"
+            | "sol"
+    )
+}
+
+/// Whether the value after `before` (the line up to the value) is a literal in code: quoted,
+/// an element's text, or inside a comment.
+pub fn literal_in_code(before: &[u8]) -> bool {
+    if matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>')) {
+        return true;
+    }
+    let line = &before[before
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count()..];
+    [b"#".as_slice(), b"//", b"--", b"/*", b"*", b";"]
+        .iter()
+        .any(|comment| line.starts_with(comment))
+}
+
 fn trim_end(bytes: &[u8]) -> &[u8] {
     let keep = bytes.len()
         - bytes
@@ -689,7 +763,16 @@ fn password(secret: &[u8]) -> bool {
         return false;
     }
     // A member path or a snake_case identifier (`self.pwd`, `args.password`, `db_password_2`).
-    if is_identifier_path(text) {
+    if is_identifier_path(text) || is_symbol_chain(text) {
+        return false;
+    }
+    // A short run of hex digits is a fragment (a colour, an abbreviated hash, a byte pattern),
+    // not a chosen password; long hex is judged like any other value.
+    if text.len() <= 12
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return false;
     }
     // A constant's name (`CLIENT_TRAFFIC_SECRET_0`), not its value.
@@ -795,6 +878,25 @@ fn is_password_hash(text: &str) -> bool {
         .iter()
         .any(|a| algorithm.starts_with(a))
         && text[id_len + 1..].contains('$')
+}
+
+/// Code symbols strung together (a sanitizer's `DEDUP_TOKEN: __malloc--do_xmalloc--main`, a
+/// mangled path): four or more parts, each a one-case identifier or a number, most of them
+/// snake_case names. Random tokens mix case within a part; passphrases have no `_` in words.
+fn is_symbol_chain(text: &str) -> bool {
+    let parts: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let one_case = |p: &&str| {
+        let b = p.as_bytes();
+        b.iter().all(u8::is_ascii_digit)
+            || ((b[0].is_ascii_alphabetic() || b[0] == b'_')
+                && (!b.iter().any(u8::is_ascii_uppercase) || !b.iter().any(u8::is_ascii_lowercase)))
+    };
+    parts.len() >= 4
+        && parts.iter().all(one_case)
+        && parts.iter().filter(|p| p.contains('_')).count() * 2 >= parts.len()
 }
 
 fn is_identifier_path(text: &str) -> bool {
@@ -1069,6 +1171,33 @@ fn token_value(secret: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_files_take_only_literals_and_comments() {
+        assert!(is_code_path("src/db/connect.py"));
+        assert!(is_code_path("app.jar!com/acme/Login.KT"));
+        assert!(!is_code_path("deploy/.env"));
+        assert!(!is_code_path("scripts/setup.sh"));
+        assert!(!is_code_path("Makefile"));
+        assert!(literal_in_code(b"    password = \""));
+        assert!(literal_in_code(b"    # password = "));
+        assert!(literal_in_code(b"  // token: "));
+        assert!(!literal_in_code(b"    password = "));
+        assert!(!literal_in_code(b"  token: "));
+    }
+
+    #[test]
+    fn symbol_chains_and_hex_fragments_are_not_passwords() {
+        assert!(is_symbol_chain(
+            "__interceptor_malloc--do_xmalloc--cmd_clone--main--__libc_start_main@GLIBC_2.2.5"
+        ));
+        assert!(!is_symbol_chain("correct-horse-battery-staple"));
+        assert!(!is_symbol_chain("aB3-xY9_kL2-Qw7_pR4-zT8_mN1"));
+        assert!(!password(b"ff00ff00ff"));
+        assert!(!password(b"c0ffee42"));
+        assert!(password(b"deadbeef42aa99"));
+        assert!(password(b"Xk9mQ2vLz7"));
+    }
 
     fn ctx() -> CheckContext<'static> {
         CheckContext {

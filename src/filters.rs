@@ -200,6 +200,8 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "two",
     "sesame",
     "open",
+    "host",
+    "name",
 ];
 
 /// What a leet character may stand for (`p4ssw0rd`, `s3cr3t`, `p@$$word`).
@@ -238,7 +240,8 @@ pub fn made_of_placeholder_words(value: &[u8]) -> bool {
             continue;
         }
         let b = value[i];
-        if b.is_ascii_digit() || (b.is_ascii_punctuation() && !matches!(b, b'@' | b'$')) {
+        // `@` and `$` may stand for letters (`p@ss`) or separate words (`pass@host`).
+        if b.is_ascii_digit() || b.is_ascii_punctuation() {
             reach[i + 1] = reach[i + 1].max(state);
         }
         for word in PLACEHOLDER_WORDS {
@@ -316,7 +319,7 @@ fn is_low_information(value: &[u8]) -> bool {
         Some(i) if i < 16 => &value[i + 1..],
         _ => value,
     };
-    body.len() >= 12
+    body.len() >= 8
         && (1..=8).any(|unit| {
             body.len() >= 2 * unit && (unit..body.len()).all(|i| body[i] == body[i - unit])
         })
@@ -325,6 +328,13 @@ fn is_low_information(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stand_in_words_may_be_joined_by_at_signs() {
+        assert!(made_of_placeholder_words(b"pass@host"));
+        assert!(made_of_placeholder_words(b"p@ssw0rd"));
+        assert!(!made_of_placeholder_words(b"Zor0pz$k3y"));
+    }
 
     #[test]
     fn entropy_of_uniform_and_random() {

@@ -9,9 +9,7 @@
 
 pub mod app;
 pub mod audit;
-pub mod baseline;
 pub mod checks;
-pub mod claude_settings;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -19,16 +17,13 @@ pub mod filters;
 pub mod finding;
 pub mod finish;
 pub mod git;
-pub mod gitleaks;
 pub mod grouping;
 pub mod hooks;
 pub mod install;
 pub mod joins;
-pub mod json_edit;
 pub mod keywords;
 pub mod matcher;
 pub mod output;
-pub mod re2;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -91,9 +91,9 @@ impl Default for ScanOptions {
             baseline: Default::default(),
             baseline_anywhere: Default::default(),
             legacy_baseline: Default::default(),
-            baseline_source: crate::baseline::BASELINE_FILE.into(),
+            baseline_source: crate::config::baseline::BASELINE_FILE.into(),
             ignored_locations: Default::default(),
-            ignore_source: crate::baseline::IGNORE_FILE.into(),
+            ignore_source: crate::config::baseline::IGNORE_FILE.into(),
             max_file_size: 10 * 1024 * 1024,
             max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
             max_findings: DEFAULT_MAX_FINDINGS,
@@ -316,6 +316,9 @@ impl Matcher {
                 .as_ref()
                 .is_none_or(|re| re.is_match(fragment.path.as_bytes()))
         });
+        if crate::checks::is_code_path(&fragment.path) {
+            matches.retain(|m| !self.bare_value_in_code(m, &fragment.data));
+        }
         if matches.is_empty() {
             return FragmentResult::default();
         }
@@ -683,6 +686,24 @@ impl Matcher {
             let span = region.start + group.start()..region.start + group.end();
             self.keep(index, data, span, out);
         }
+    }
+
+    /// Whether `m` is an assignment rule's value written bare in a code file: a name there, not
+    /// a literal (see `checks::is_code_path`). Decided here, where the path is known; the search
+    /// itself ignores paths, so `might_report` stays a superset of what a fragment reports.
+    fn bare_value_in_code(&self, m: &RawMatch, data: &[u8]) -> bool {
+        use crate::checks::Check;
+        let assigned = matches!(
+            self.rules[m.rule].check,
+            Some(Check::Password | Check::TokenValue)
+        );
+        if !assigned || m.vetoed || !m.decoded.is_empty() {
+            return false;
+        }
+        let from = m.span.start.saturating_sub(LINE_WINDOW);
+        let line_start =
+            memchr::memrchr(b'\n', &data[from..m.span.start]).map_or(from, |i| from + i + 1);
+        !crate::checks::literal_in_code(&data[line_start..m.span.start])
     }
 
     /// Records one candidate secret of rule `index` at `span`, marked vetoed when the rule's

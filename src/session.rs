@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::baseline::{Baseline, IGNORE_FILE};
 use crate::cli::Common;
+use crate::config::baseline::{Baseline, IGNORE_FILE};
 use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
@@ -268,7 +268,7 @@ fn scan_options(
                     file: name,
                     message: format!(
                         "the baseline the configuration names is not there; {}",
-                        crate::baseline::CREATE_HINT
+                        crate::config::baseline::CREATE_HINT
                     ),
                 })
             }
@@ -279,7 +279,7 @@ fn scan_options(
     let ignore = sources.root.join(IGNORE_FILE);
     if let Ok(Some(data)) = sources.repository.read(&ignore) {
         options.ignored_locations =
-            crate::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
+            crate::config::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
         options.ignore_source = sources.repository.describe(&ignore);
     }
     Ok((settings.rules, options))

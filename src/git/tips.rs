@@ -63,18 +63,7 @@ impl GitRepo {
         commit: ObjectId,
         wanted: &HashSet<ObjectId>,
     ) -> Result<Vec<(BString, ObjectId)>> {
-        let tree = self
-            .repo
-            .find_commit(commit)
-            .map_err(|e| git_error(format!("commit {commit}"), e))?
-            .tree()
-            .map_err(|e| git_error(format!("commit {commit}"), e))?;
-        let mut recorder = gix::traverse::tree::Recorder::default();
-        tree.traverse()
-            .breadthfirst(&mut recorder)
-            .map_err(|e| git_error(format!("commit {commit}"), e))?;
-        Ok(recorder
-            .records
+        Ok(commit_files(&self.repo, commit)?
             .into_iter()
             .filter(|e| e.mode.is_blob() && wanted.contains(&e.oid))
             .map(|e| (e.filepath, e.oid))

@@ -234,9 +234,7 @@ fn line_and_column_are_the_decoded_texts() {
 #[test]
 fn a_staged_commit_finds_the_secret_in_every_wrapper() {
     let repo = TestRepo::git_init();
-    repo.write("README", "base\n");
-    repo.add("README");
-    repo.commit("base");
+    repo.commit_file("README", "base\n", "base");
     write_all(&repo);
     repo.git(&["add", "-A"]);
     let (code, doc) = repo.json(&["scan", "--staged"]);
@@ -250,18 +248,14 @@ fn a_staged_commit_finds_the_secret_in_every_wrapper() {
 #[test]
 fn history_range_and_pre_push_find_the_secret_in_every_wrapper() {
     let repo = TestRepo::git_init();
-    repo.write("README", "base\n");
-    repo.add("README");
-    let base = repo.commit("base");
+    let base = repo.commit_file("README", "base\n", "base");
     repo.git(&["update-ref", "refs/remotes/origin/main", &base]);
     write_all(&repo);
     repo.git(&["add", "-A"]);
     let leak = repo.commit("wrapped secrets");
     // Removed again: only history has them now.
     repo.git(&["rm", "-q", "-r", "."]);
-    repo.write("README", "base\n");
-    repo.add("README");
-    repo.commit("clean up");
+    repo.commit_file("README", "base\n", "clean up");
 
     let (code, doc) = repo.json(&["scan", "--all"]);
     assert_eq!(code, 1, "{doc}");

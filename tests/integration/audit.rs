@@ -101,9 +101,7 @@ fn lines_are_json_with_the_fields_and_never_the_secret() {
 #[test]
 fn hooks_installs_and_errors_are_recorded() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    repo.commit("a");
+    repo.commit_file("a.txt", "a\n", "a");
     let log = repo.home().join("audit.jsonl");
     let log_arg = log.to_str().unwrap();
     let out = repo.run(&["install", "--audit-log", log_arg], None);

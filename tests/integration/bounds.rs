@@ -116,9 +116,7 @@ const WEAK: &str = "Tr0ub4dor&3x";
 
 fn weak_password_repo() -> TestRepo {
     let repo = TestRepo::git_init();
-    repo.write("app.env", format!("DB_PASSWORD={WEAK}\n"));
-    repo.add("app.env");
-    repo.commit("config");
+    repo.commit_file("app.env", format!("DB_PASSWORD={WEAK}\n"), "config");
     repo
 }
 

@@ -305,9 +305,7 @@ fn the_session_repository_config_applies() {
         &key,
     );
     // A committed config that does not parse blocks, naming it.
-    repo.write(".staunch.toml", "[[allow]\n");
-    repo.add(".staunch.toml");
-    repo.commit("broken config");
+    repo.commit_file(".staunch.toml", "[[allow]\n", "broken config");
     let run = hook_raw(&elsewhere, &event("src/app.py"));
     assert_eq!(run.code, 2);
     assert!(

@@ -134,9 +134,7 @@ fn a_blocked_commit_says_what_to_do_and_its_fingerprints_unblock_it() {
 #[test]
 fn baseline_add_refuses_what_is_not_a_fingerprint_of_a_finding() {
     let repo = TestRepo::git_init();
-    repo.write("a.py", "x = 1\n");
-    repo.add("a.py");
-    repo.commit("clean");
+    repo.commit_file("a.py", "x = 1\n", "clean");
     let out = repo.run(&["baseline", "add", "not-a-fingerprint"], None);
     assert_eq!(out.status.code(), Some(2), "{}", all_text(&out));
     assert!(all_text(&out).contains("is not a fingerprint"));
@@ -150,9 +148,11 @@ fn baseline_add_refuses_what_is_not_a_fingerprint_of_a_finding() {
 #[test]
 fn a_blocked_push_says_to_rewrite_and_rotate_and_baseline_add_finds_the_secret_in_history() {
     let (repo, _remote, url) = hooked_repo_with_remote();
-    repo.write("deploy/key.env", format!("AWS_KEY={}\n", fake_aws_key()));
-    repo.add("deploy/key.env");
-    repo.commit("leak"); // --no-verify: only the push hook is left
+    repo.commit_file(
+        "deploy/key.env",
+        format!("AWS_KEY={}\n", fake_aws_key()),
+        "leak",
+    ); // --no-verify: only the push hook is left
     repo.git(&["rm", "-q", "deploy/key.env"]);
     let out = git_hooked(&repo, &["commit", "-q", "-m", "remove it again"]);
     assert!(out.status.success(), "{}", all_text(&out));
@@ -230,25 +230,25 @@ fn ci_clone() -> (TestRepo, TestRepo, tempfile::TempDir) {
     let url = remote.path().join("remote.git").display().to_string();
     dev.git(&["init", "-q", "--bare", &url]);
     dev.git(&["remote", "add", "origin", &url]);
-    dev.write("old/main.env", format!("AWS_KEY={}\n", fake_aws_key()));
-    dev.add("old/main.env");
-    dev.commit("an old secret, already on main");
+    dev.commit_file(
+        "old/main.env",
+        format!("AWS_KEY={}\n", fake_aws_key()),
+        "an old secret, already on main",
+    );
     dev.git(&["push", "-q", "--no-verify", "origin", "main"]);
     dev.git(&["checkout", "-q", "-b", "feature"]);
     // the branch tries to allow everything: its base (main) has no such entry, so it counts
     // for nothing
-    dev.write(
+    dev.commit_file(
         ".staunch.toml",
         "[[allow]]\ndescription = \"everything\"\npaths = [\"**\"]\n",
+        "allow all",
     );
-    dev.add(".staunch.toml");
-    dev.commit("allow all");
-    dev.write(
+    dev.commit_file(
         "app/token.py",
         format!("TOKEN = \"{}\"\n", fake_github_token()),
+        "the branch's own secret",
     );
-    dev.add("app/token.py");
-    dev.commit("the branch's own secret");
     dev.git(&["push", "-q", "--no-verify", "origin", "feature"]);
     let ci = TestRepo::dir();
     ci.git(&["clone", "-q", &url, "."]);
@@ -284,9 +284,7 @@ fn an_all_zero_base_scans_the_new_branch_own_commits() {
 #[test]
 fn an_all_zero_base_with_no_other_ref_scans_all_of_the_history_with_the_defaults() {
     let repo = TestRepo::git_init();
-    repo.write("old.env", format!("AWS_KEY={}\n", fake_aws_key()));
-    repo.add("old.env");
-    repo.commit("first");
+    repo.commit_file("old.env", format!("AWS_KEY={}\n", fake_aws_key()), "first");
     repo.write(
         ".staunch.toml",
         "[[allow]]\ndescription = \"everything\"\npaths = [\"**\"]\n",
@@ -313,9 +311,11 @@ fn three_dot_ranges_scan_what_the_branch_adds_since_it_left() {
     let (dev, _ci, _remote) = ci_clone();
     // main moves on after the branch left it, with a secret of its own
     dev.git(&["checkout", "-q", "main"]);
-    dev.write("later/main.env", format!("AWS_KEY={}\n", other_aws_key()));
-    dev.add("later/main.env");
-    dev.commit("main moves on");
+    dev.commit_file(
+        "later/main.env",
+        format!("AWS_KEY={}\n", other_aws_key()),
+        "main moves on",
+    );
     let (code, doc) = dev.json(&["scan", "--range", "main...feature"]);
     assert_eq!(code, 1, "{doc}");
     let paths: Vec<String> = findings(&doc).into_iter().map(|f| f.1).collect();
@@ -356,9 +356,7 @@ fn with_output_the_job_log_still_gets_the_human_summary() {
 #[test]
 fn an_error_still_writes_a_sarif_file_with_the_error_as_a_notification() {
     let repo = TestRepo::git_init();
-    repo.write("a.py", "x = 1\n");
-    repo.add("a.py");
-    repo.commit("one");
+    repo.commit_file("a.py", "x = 1\n", "one");
     repo.write(".staunch.toml", "no_such_key = 1\n");
     for args in [
         &["scan", "--range", "no-such-base..HEAD"][..],

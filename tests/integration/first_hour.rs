@@ -22,9 +22,7 @@ fn stderr(out: &Output) -> String {
 /// A repository with one commit of a harmless file.
 fn one_commit() -> TestRepo {
     let repo = TestRepo::git_init();
-    repo.write("app.py", "import os\n\nDEBUG = False\n");
-    repo.add("app.py");
-    repo.commit("base");
+    repo.commit_file("app.py", "import os\n\nDEBUG = False\n", "base");
     repo
 }
 
@@ -228,9 +226,11 @@ fn a_missing_baseline_says_how_to_create_one() {
 #[test]
 fn baseline_create_prints_the_line_that_puts_it_to_use() {
     let repo = one_commit();
-    repo.write("old/settings.py", format!("KEY = \"{}\"\n", fake_aws_key()));
-    repo.add("old/settings.py");
-    repo.commit("old key");
+    repo.commit_file(
+        "old/settings.py",
+        format!("KEY = \"{}\"\n", fake_aws_key()),
+        "old key",
+    );
     repo.write(
         ".staunch.toml",
         "[policy]\nblock = [\"high\", \"medium\"]\n",
@@ -296,9 +296,7 @@ fn a_range_past_the_first_commit_says_what_is_wrong() {
     assert!(said.contains("staunch scan --all"), "{said}");
     assert!(!said.contains("malformed"), "{said}");
 
-    repo.write("b.txt", "two\n");
-    repo.add("b.txt");
-    repo.commit("second");
+    repo.commit_file("b.txt", "two\n", "second");
     let out = repo.run(&["scan", "--range", "HEAD~3..HEAD"], None);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -442,9 +440,11 @@ fn the_history_progress_line_names_each_phase_and_counts_findings_as_confirmed()
         return;
     }
     let repo = one_commit();
-    repo.write("config.py", format!("KEY = \"{}\"\n", fake_aws_key()));
-    repo.add("config.py");
-    repo.commit("key");
+    repo.commit_file(
+        "config.py",
+        format!("KEY = \"{}\"\n", fake_aws_key()),
+        "key",
+    );
     // The progress line is drawn only on a terminal: `script` gives the run one.
     let line = format!("'{}' scan --all --color never", staunch_bin().display());
     let mut cmd = Command::new("script");

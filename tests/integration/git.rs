@@ -41,9 +41,7 @@ fn git_state(repo: &TestRepo) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn staged_scan_reports_added_lines_with_staged_line_numbers() {
     let repo = TestRepo::git_init();
-    repo.write("app.py", "import os\n\nDEBUG = False\n");
-    repo.add("app.py");
-    repo.commit("base");
+    repo.commit_file("app.py", "import os\n\nDEBUG = False\n", "base");
     let key = fake_aws_key();
     repo.write(
         "app.py",
@@ -163,9 +161,7 @@ fn renames_deletions_binaries_symlinks_submodules_and_lfs_add_nothing() {
 #[test]
 fn scans_never_write_to_the_repository() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "base\n");
-    repo.add("a.txt");
-    repo.commit("base");
+    repo.commit_file("a.txt", "base\n", "base");
     repo.write("a.txt", format!("base\nkey = {}\n", fake_aws_key()));
     repo.add("a.txt");
     let before = git_state(&repo);
@@ -183,9 +179,7 @@ fn scans_never_write_to_the_repository() {
 #[test]
 fn hook_environment_and_worktrees_are_honoured() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "base\n");
-    repo.add("a.txt");
-    repo.commit("base");
+    repo.commit_file("a.txt", "base\n", "base");
     // GIT_INDEX_FILE pointing at another index, as `git commit -a`/`--only` set it
     let alt = repo.path().join(".git/alt-index");
     let mut cmd = std::process::Command::new("git");
@@ -242,9 +236,7 @@ fn hook_environment_and_worktrees_are_honoured() {
 #[test]
 fn detached_head_and_merge_in_progress() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "one\n");
-    repo.add("a.txt");
-    let first = repo.commit("one");
+    let first = repo.commit_file("a.txt", "one\n", "one");
     repo.git(&["checkout", "-q", "--detach", &first]);
     repo.write("d.txt", format!("k = {}\n", fake_aws_key()));
     repo.add("d.txt");
@@ -254,13 +246,13 @@ fn detached_head_and_merge_in_progress() {
     repo.git(&["checkout", "-q", "main"]);
     // a merge stopped before committing: what the merge brings is staged
     repo.git(&["checkout", "-q", "-b", "side"]);
-    repo.write("side.txt", format!("token = {}\n", fake_github_token()));
-    repo.add("side.txt");
-    repo.commit("side");
+    repo.commit_file(
+        "side.txt",
+        format!("token = {}\n", fake_github_token()),
+        "side",
+    );
     repo.git(&["checkout", "-q", "main"]);
-    repo.write("main.txt", "main\n");
-    repo.add("main.txt");
-    repo.commit("main");
+    repo.commit_file("main.txt", "main\n", "main");
     repo.git(&["merge", "--no-commit", "--no-ff", "-q", "side"]);
     let (code, doc) = repo.json(&["scan", "--staged"]);
     assert_eq!(code, 1);
@@ -270,15 +262,13 @@ fn detached_head_and_merge_in_progress() {
 #[test]
 fn range_and_history_find_a_secret_removed_later_but_staged_does_not() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "start\n");
-    repo.add("a.txt");
-    let base = repo.commit("start");
-    repo.write("a.txt", format!("start\nkey = {}\n", fake_aws_key()));
-    repo.add("a.txt");
-    let leak = repo.commit("leak");
-    repo.write("a.txt", "start\n");
-    repo.add("a.txt");
-    repo.commit("remove");
+    let base = repo.commit_file("a.txt", "start\n", "start");
+    let leak = repo.commit_file(
+        "a.txt",
+        format!("start\nkey = {}\n", fake_aws_key()),
+        "leak",
+    );
+    repo.commit_file("a.txt", "start\n", "remove");
     let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..HEAD")]);
     assert_eq!(code, 1);
     assert_eq!(doc["findings"][0]["commit"], leak);
@@ -328,17 +318,11 @@ fn history_reports_the_introducing_commit_of_a_blob_seen_many_times() {
 #[test]
 fn merge_commits_are_diffed_against_their_first_parent() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    let base = repo.commit("a");
+    let base = repo.commit_file("a.txt", "a\n", "a");
     repo.git(&["checkout", "-q", "-b", "side"]);
-    repo.write("s.txt", format!("key = {}\n", fake_aws_key()));
-    repo.add("s.txt");
-    let side = repo.commit("side");
+    let side = repo.commit_file("s.txt", format!("key = {}\n", fake_aws_key()), "side");
     repo.git(&["checkout", "-q", "main"]);
-    repo.write("m.txt", "m\n");
-    repo.add("m.txt");
-    repo.commit("m");
+    repo.commit_file("m.txt", "m\n", "m");
     repo.git(&["merge", "-q", "--no-ff", "-m", "merge", "side"]);
     let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..main")]);
     assert_eq!(code, 1);
@@ -354,12 +338,8 @@ fn merge_commits_are_diffed_against_their_first_parent() {
 #[test]
 fn bare_and_shallow_repositories() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    let first = repo.commit("a");
-    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
-    repo.add("b.txt");
-    repo.commit("b");
+    let first = repo.commit_file("a.txt", "a\n", "a");
+    repo.commit_file("b.txt", format!("key = {}\n", fake_aws_key()), "b");
     let bare = tempfile::tempdir().unwrap();
     let bare_path = bare.path().join("r.git");
     repo.git(&["clone", "-q", "--bare", ".", bare_path.to_str().unwrap()]);
@@ -390,13 +370,9 @@ fn bare_and_shallow_repositories() {
 #[test]
 fn pre_push_scans_every_pushed_ref() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    let base = repo.commit("a");
+    let base = repo.commit_file("a.txt", "a\n", "a");
     repo.git(&["update-ref", "refs/remotes/origin/main", &base]);
-    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
-    repo.add("b.txt");
-    let leak = repo.commit("b");
+    let leak = repo.commit_file("b.txt", format!("key = {}\n", fake_aws_key()), "b");
     let zero = "0".repeat(40);
     // existing branch: remote..local
     let line = format!("refs/heads/main {leak} refs/heads/main {base}\n");
@@ -472,12 +448,8 @@ fn pre_push_scans_every_pushed_ref() {
 #[test]
 fn pre_push_honours_the_pre_commit_framework_range() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    let base = repo.commit("a");
-    repo.write("b.txt", format!("key = {}\n", fake_aws_key()));
-    repo.add("b.txt");
-    let leak = repo.commit("b");
+    let base = repo.commit_file("a.txt", "a\n", "a");
+    let leak = repo.commit_file("b.txt", format!("key = {}\n", fake_aws_key()), "b");
     let mut cmd = repo.staunch(&["hook", "pre-push"]);
     cmd.env("PRE_COMMIT_FROM_REF", &base)
         .env("PRE_COMMIT_TO_REF", &leak);
@@ -534,9 +506,7 @@ fn pre_commit_with_a_named_symlink_does_not_follow_it() {
     let outside = TestRepo::dir();
     outside.write("secret.env", format!("AWS={}\n", fake_aws_key()));
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    repo.commit("a");
+    repo.commit_file("a.txt", "a\n", "a");
     std::os::unix::fs::symlink(
         outside.path().join("secret.env"),
         repo.path().join("link.env"),

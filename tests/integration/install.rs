@@ -84,9 +84,7 @@ fn git_hooks_dir(repo: &TestRepo, dir: &Path) -> PathBuf {
 
 fn with_base_commit() -> TestRepo {
     let repo = TestRepo::git_init();
-    repo.write("app.py", "import os\n\nDEBUG = False\n");
-    repo.add("app.py");
-    repo.commit("base");
+    repo.commit_file("app.py", "import os\n\nDEBUG = False\n", "base");
     repo
 }
 
@@ -138,9 +136,11 @@ fn installed_pre_push_blocks_a_push_to_a_bare_remote() {
     let out = git_in(&repo, repo.path(), &["push", "-q", "origin", "main"], &[]);
     assert!(out.status.success(), "clean push: {}", text(&out));
     let base = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
-    repo.write("deploy/.env", format!("AWS_KEY={}\n", fake_aws_key()));
-    repo.add("deploy/.env");
-    repo.commit("leak"); // --no-verify: the commit gets through, the push must not
+    repo.commit_file(
+        "deploy/.env",
+        format!("AWS_KEY={}\n", fake_aws_key()),
+        "leak",
+    ); // --no-verify: the commit gets through, the push must not
     let out = git_in(&repo, repo.path(), &["push", "origin", "main"], &[]);
     let all = text(&out);
     assert!(!out.status.success(), "push went through: {all}");
@@ -254,9 +254,7 @@ fn existing_hooks_are_chained_run_first_and_restored() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("pre-push ran with origin"), "{logged}");
     assert!(logged.contains("refs/heads/main "), "{logged}");
-    repo.write("k.txt", format!("k = {}\n", fake_aws_key()));
-    repo.add("k.txt");
-    repo.commit("leak");
+    repo.commit_file("k.txt", format!("k = {}\n", fake_aws_key()), "leak");
     let out = git_in(&repo, repo.path(), &["push", "origin", "main"], &[]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("aws-access-key-id"));

@@ -26,21 +26,18 @@ fn located(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
 /// A repository with one clean commit, the base of the ranges below.
 fn repo_with_base() -> (TestRepo, String) {
     let repo = TestRepo::git_init();
-    repo.write("app.py", "print('hello')\n");
-    repo.add("app.py");
-    let base = repo.commit("base");
+    let base = repo.commit_file("app.py", "print('hello')\n", "base");
     (repo, base)
 }
 
 #[test]
 fn a_range_scans_the_messages_of_its_commits() {
     let (repo, base) = repo_with_base();
-    repo.write("app.py", "print('hello, world')\n");
-    repo.add("app.py");
-    let leak = repo.commit(&format!(
-        "Deploy fix\n\nused key {} to test it\n",
-        fake_aws_key()
-    ));
+    let leak = repo.commit_file(
+        "app.py",
+        "print('hello, world')\n",
+        &format!("Deploy fix\n\nused key {} to test it\n", fake_aws_key()),
+    );
     let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..HEAD")]);
     assert_eq!(code, 1, "{doc}");
     assert_eq!(
@@ -65,9 +62,11 @@ fn a_range_scans_the_messages_of_its_commits() {
 #[test]
 fn a_marker_in_a_message_follows_the_mode_policy_for_markers() {
     let (repo, base) = repo_with_base();
-    repo.write("app.py", "print(1)\n");
-    repo.add("app.py");
-    let marked = repo.commit(&format!("key {} # staunch:allow\n", fake_aws_key()));
+    let marked = repo.commit_file(
+        "app.py",
+        "print(1)\n",
+        &format!("key {} # staunch:allow\n", fake_aws_key()),
+    );
     // A range wrote its own messages: the marker is reported, not honoured.
     let (code, doc) = repo.json(&["scan", "--range", &format!("{base}..HEAD")]);
     assert_eq!(code, 1, "{doc}");
@@ -95,9 +94,11 @@ fn pre_push_scans_commit_messages_and_pushed_tag_messages() {
     let zero = "0".repeat(40);
 
     // A commit whose only secret is in its message.
-    repo.write("app.py", "print(2)\n");
-    repo.add("app.py");
-    let leak = repo.commit(&format!("token {}\n", fake_github_token()));
+    let leak = repo.commit_file(
+        "app.py",
+        "print(2)\n",
+        &format!("token {}\n", fake_github_token()),
+    );
     let line = format!("refs/heads/main {leak} refs/heads/main {base}\n");
     let out = repo.run(
         &["hook", "pre-push", "origin", "url", "--format", "json"],
@@ -173,9 +174,11 @@ fn text(out: &std::process::Output) -> String {
 fn history_scans_messages_and_blobs_and_trees_tags_point_at() {
     let (repo, _) = repo_with_base();
     let key = fake_aws_key();
-    repo.write("notes.txt", "nothing here\n");
-    repo.add("notes.txt");
-    let leak = repo.commit(&format!("add notes\n\nkey={key}\n"));
+    let leak = repo.commit_file(
+        "notes.txt",
+        "nothing here\n",
+        &format!("add notes\n\nkey={key}\n"),
+    );
     repo.git(&["tag", "-a", "v1", "-m", &format!("v1 with {key}"), "HEAD"]);
     let tag = repo.git(&["rev-parse", "v1"]).trim().to_string();
 
@@ -203,9 +206,7 @@ fn history_scans_messages_and_blobs_and_trees_tags_point_at() {
     assert_eq!(doc["stats"]["messages"], 4, "{doc}");
 
     // A blob a commit also holds is reported once, at the commit that added it.
-    repo.write("a.env", format!("K={key}\n"));
-    repo.add("a.env");
-    let added = repo.commit("add a.env");
+    let added = repo.commit_file("a.env", format!("K={key}\n"), "add a.env");
     let blob = repo.git(&["rev-parse", "HEAD:a.env"]).trim().to_string();
     repo.git(&["tag", "same-blob", &blob]);
     let (_, doc) = repo.json(&["scan", "--all"]);

@@ -186,9 +186,7 @@ fn hook_blocks(repo: &TestRepo, words: &[&str]) {
 /// A repository with one clean commit and a staged file holding a fake key.
 fn repo_with_staged_secret() -> TestRepo {
     let repo = TestRepo::git_init();
-    repo.write("README", "base\n");
-    repo.add("README");
-    repo.commit("base");
+    repo.commit_file("README", "base\n", "base");
     repo.write("config.env", format!("AWS_KEY={}\n", fake_aws_key()));
     repo.add("config.env");
     repo
@@ -347,12 +345,8 @@ fn tripwire(dir: &Path, name: &str, marker: &Path) -> PathBuf {
 fn scanning_never_runs_anything_from_the_repository() {
     let repo = TestRepo::git_init();
     let key = fake_aws_key();
-    repo.write("a.env", "base\n");
-    repo.add("a.env");
-    repo.commit("base");
-    repo.write("a.env", format!("base\nK={key}\n"));
-    repo.add("a.env");
-    repo.commit("add key");
+    repo.commit_file("a.env", "base\n", "base");
+    repo.commit_file("a.env", format!("base\nK={key}\n"), "add key");
     repo.write("b.env", format!("K2={key}\n"));
     repo.add("b.env");
 
@@ -504,9 +498,7 @@ fn scans_write_nothing_but_their_output() {
 #[test]
 fn hooks_in_two_worktrees_at_once() {
     let repo = TestRepo::git_init();
-    repo.write("base.txt", "base\n");
-    repo.add("base.txt");
-    repo.commit("base");
+    repo.commit_file("base.txt", "base\n", "base");
     let parent = tempfile::tempdir().unwrap();
     let wt = parent.path().join("second");
     repo.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);

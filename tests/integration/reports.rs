@@ -118,15 +118,12 @@ fn sarif_of_a_clean_scan_has_an_empty_run() {
 #[test]
 fn sarif_names_the_commit_of_a_history_finding() {
     let repo = TestRepo::git_init();
-    repo.write("README.md", "hello\n");
-    repo.add("README.md");
-    repo.commit("first");
-    repo.write(
+    repo.commit_file("README.md", "hello\n", "first");
+    let commit = repo.commit_file(
         "keys.env",
         format!("AWS_ACCESS_KEY_ID={}\n", fake_aws_key()),
+        "second",
     );
-    repo.add("keys.env");
-    let commit = repo.commit("second");
     let (code, doc) = sarif(&repo, &["scan", "--range", "HEAD~1..HEAD"]);
     assert_eq!(code, 1, "{doc}");
     let result = &doc["runs"][0]["results"][0];

@@ -49,12 +49,12 @@ fn a_changed_large_file_reports_only_the_lines_the_change_adds() {
     let repo = TestRepo::git_init();
     // A secret already committed (say, baselined long ago) in a large file.
     let old = format!("old,{}\n{}", fake_aws_key(), large_csv());
-    repo.write("data.csv", &old);
-    repo.add("data.csv");
-    let base = repo.commit("data");
-    repo.write("data.csv", format!("{old}token,{}\n", fake_github_token()));
-    repo.add("data.csv");
-    let change = repo.commit("more data");
+    let base = repo.commit_file("data.csv", &old, "data");
+    let change = repo.commit_file(
+        "data.csv",
+        format!("{old}token,{}\n", fake_github_token()),
+        "more data",
+    );
     let (code, doc) = repo.json(&args(&["scan", "--range", &format!("{base}..HEAD")]));
     assert_eq!(code, 1, "{doc}");
     assert_eq!(
@@ -126,9 +126,11 @@ fn a_file_too_large_to_scan_fails_closed_naming_it() {
 #[test]
 fn the_policy_can_let_unscannable_content_through_named() {
     let repo = TestRepo::git_init();
-    repo.write(".staunch.toml", "[policy]\nfail_on_unscannable = false\n");
-    repo.add(".staunch.toml");
-    let base = repo.commit("config");
+    let base = repo.commit_file(
+        ".staunch.toml",
+        "[policy]\nfail_on_unscannable = false\n",
+        "config",
+    );
     repo.write("dump.sql", "insert into t values (1);\n".repeat(460));
     repo.add("dump.sql");
     let out = repo.run(&args(&["hook", "pre-commit"]), None);
@@ -168,12 +170,8 @@ fn the_policy_can_let_unscannable_content_through_named() {
 #[test]
 fn a_message_over_the_size_limit_is_named() {
     let repo = TestRepo::git_init();
-    repo.write("a.txt", "a\n");
-    repo.add("a.txt");
-    let base = repo.commit("base");
-    repo.write("a.txt", "b\n");
-    repo.add("a.txt");
-    let long = repo.commit(&"a very long message line\n".repeat(50));
+    let base = repo.commit_file("a.txt", "a\n", "base");
+    let long = repo.commit_file("a.txt", "b\n", &"a very long message line\n".repeat(50));
     let out = repo.run(&args(&["scan", "--range", &format!("{base}..HEAD")]), None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

@@ -127,6 +127,14 @@ impl TestRepo {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
+    /// Writes one file, stages it and commits: the step most history tests repeat. Returns the
+    /// commit id.
+    pub fn commit_file(&self, rel: &str, content: impl AsRef<[u8]>, message: &str) -> String {
+        self.write(rel, content);
+        self.add(rel);
+        self.commit(message)
+    }
+
     /// A `staunch` command that runs in the repository.
     pub fn staunch(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(staunch_bin());

@@ -5,12 +5,21 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
-use regex::bytes::Regex;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::rules::{self, compile_regex, Rule, Severity};
+use crate::rules::{self, Rule, Severity};
+
+mod allow;
+pub mod baseline;
+mod gitleaks;
+mod re2;
+mod reader;
+mod settings;
+
+pub use allow::{Allow, AllowSpec, RegexTarget};
+pub use reader::{ConfigReader, DiskReader};
+pub use settings::{ArchiveSettings, Settings};
 
 /// The config file staunch looks for at the repository root.
 pub const CONFIG_FILE: &str = ".staunch.toml";
@@ -53,30 +62,6 @@ pub struct ScanSection {
     pub archive_max_entries: Option<u64>,
 }
 
-/// The `[scan] archive_*` settings, each unset unless the file gives it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ArchiveSettings {
-    pub depth: Option<usize>,
-    pub max_entry_size: Option<u64>,
-    pub max_expanded_size: Option<u64>,
-    pub max_entries: Option<u64>,
-}
-
-impl ArchiveSettings {
-    /// The limits these settings give over `defaults`.
-    pub fn apply(
-        &self,
-        defaults: crate::source::archive::Limits,
-    ) -> crate::source::archive::Limits {
-        crate::source::archive::Limits {
-            depth: self.depth.unwrap_or(defaults.depth),
-            max_entry_size: self.max_entry_size.unwrap_or(defaults.max_entry_size),
-            max_expanded: self.max_expanded_size.unwrap_or(defaults.max_expanded),
-            max_entries: self.max_entries.unwrap_or(defaults.max_entries),
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesSection {
@@ -103,210 +88,6 @@ pub struct PolicySection {
     /// On by default: a hook that lets unscanned content through is open. Off, it is named
     /// on stderr and counted as skipped.
     pub fail_on_unscannable: Option<bool>,
-}
-
-/// One `[[allow]]` entry: a finding is allowed when it matches every kind of condition the entry
-/// gives (paths, regexes, stopwords, rules, commits), and any value within a kind.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AllowSpec {
-    pub description: Option<String>,
-    #[serde(default)]
-    pub paths: Vec<String>,
-    #[serde(default)]
-    pub regexes: Vec<String>,
-    /// What `regexes` run on: the secret (default) or the whole line.
-    #[serde(default)]
-    pub regex_target: RegexTarget,
-    #[serde(default)]
-    pub stopwords: Vec<String>,
-    #[serde(default)]
-    pub rules: Vec<String>,
-    #[serde(default)]
-    pub commits: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RegexTarget {
-    #[default]
-    Secret,
-    Line,
-}
-
-/// A compiled allow entry.
-#[derive(Clone, Debug)]
-pub struct Allow {
-    pub paths: Option<GlobSet>,
-    /// Path regexes (gitleaks allowlists give paths as regexes, not globs).
-    pub path_regexes: Vec<Regex>,
-    pub regexes: Vec<Regex>,
-    pub regex_target: RegexTarget,
-    pub stopwords: Vec<String>,
-    pub rules: Vec<String>,
-    pub commits: Vec<String>,
-    /// Which entry of which file this is (`[[allow]] "fixtures" in .staunch.toml`): reports
-    /// name it for every finding it silences.
-    pub origin: String,
-}
-
-impl Allow {
-    pub fn compile(file: &str, spec: &AllowSpec) -> Result<Allow> {
-        let fail = |message: String| Error::Config {
-            file: file.to_string(),
-            message,
-        };
-        let paths = if spec.paths.is_empty() {
-            None
-        } else {
-            let mut builder = GlobSetBuilder::new();
-            for glob in &spec.paths {
-                builder.add(
-                    Glob::new(glob).map_err(|e| fail(format!("allow path glob {glob:?}: {e}")))?,
-                );
-            }
-            Some(
-                builder
-                    .build()
-                    .map_err(|e| fail(format!("allow paths: {e}")))?,
-            )
-        };
-        let mut regexes = Vec::new();
-        for pattern in &spec.regexes {
-            regexes.push(
-                compile_regex(pattern)
-                    .map_err(|e| fail(format!("allow regex {pattern:?}: {e}")))?,
-            );
-        }
-        if spec.paths.is_empty()
-            && spec.regexes.is_empty()
-            && spec.stopwords.is_empty()
-            && spec.rules.is_empty()
-            && spec.commits.is_empty()
-        {
-            return Err(fail("an [[allow]] entry needs at least one of paths, regexes, stopwords, rules, commits".into()));
-        }
-        Ok(Allow {
-            paths,
-            path_regexes: Vec::new(),
-            regexes,
-            regex_target: spec.regex_target,
-            stopwords: spec
-                .stopwords
-                .iter()
-                .map(|s| s.to_ascii_lowercase())
-                .collect(),
-            rules: spec.rules.clone(),
-            commits: spec
-                .commits
-                .iter()
-                .map(|c| c.to_ascii_lowercase())
-                .collect(),
-            origin: match &spec.description {
-                Some(description) => format!("[[allow]] {description:?} in {file}"),
-                None => format!("[[allow]] in {file}"),
-            },
-        })
-    }
-
-    /// Does this entry allow a finding of `rule` with `secret` on `line` of `path` in `commit`?
-    pub fn allows(
-        &self,
-        rule: &str,
-        path: &str,
-        commit: Option<&str>,
-        secret: &[u8],
-        line: &[u8],
-    ) -> bool {
-        if let Some(paths) = &self.paths {
-            if !paths.is_match(path) {
-                return false;
-            }
-        }
-        if !self.path_regexes.is_empty()
-            && !self
-                .path_regexes
-                .iter()
-                .any(|re| re.is_match(path.as_bytes()))
-        {
-            return false;
-        }
-        if !self.rules.is_empty() && !self.rules.iter().any(|r| r == rule) {
-            return false;
-        }
-        if !self.commits.is_empty() {
-            let Some(commit) = commit else { return false };
-            if !self.commits.iter().any(|c| commit.starts_with(c.as_str())) {
-                return false;
-            }
-        }
-        if !self.regexes.is_empty() {
-            let target = match self.regex_target {
-                RegexTarget::Secret => secret,
-                RegexTarget::Line => line,
-            };
-            if !self.regexes.iter().any(|re| re.is_match(target)) {
-                return false;
-            }
-        }
-        if !self.stopwords.is_empty() {
-            let lower = secret.to_ascii_lowercase();
-            if !self
-                .stopwords
-                .iter()
-                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
-            {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-/// Everything the config decides, resolved: the rules to run and how findings are judged.
-#[derive(Debug)]
-pub struct Settings {
-    pub rules: Vec<Rule>,
-    pub max_file_size: Option<u64>,
-    pub decode_depth: Option<usize>,
-    pub min_base64_length: Option<usize>,
-    pub max_findings_per_file: Option<usize>,
-    pub max_findings: Option<usize>,
-    pub archive: ArchiveSettings,
-    pub internal_domains: Vec<String>,
-    pub allow: Vec<Allow>,
-    pub block: Option<Vec<Severity>>,
-    pub foreign_allow_markers: bool,
-    pub honour_inline_allows_in_range: bool,
-    pub fail_on_unscannable: bool,
-    pub baseline: Option<PathBuf>,
-    pub audit_log: Option<PathBuf>,
-    /// Where the settings came from, for `config check`.
-    pub source: Option<String>,
-}
-
-/// Reads a file for the config loader: from disk, or from a commit's tree for `--range`.
-pub trait ConfigReader {
-    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>>;
-
-    /// How messages and reports name `path` read from here: a commit's reader says which
-    /// commit (`<commit>:<path>`, as git writes it), so a reviewer sees the trusted source.
-    fn describe(&self, path: &Path) -> String {
-        path.display().to_string()
-    }
-}
-
-/// Reads from the file system.
-pub struct DiskReader;
-
-impl ConfigReader for DiskReader {
-    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {
-        match std::fs::read(path) {
-            Ok(data) => Ok(Some(data)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
-        }
-    }
 }
 
 /// Loads settings from `explicit` (`--config`, must exist) or else `root/.staunch.toml` (optional),
@@ -340,8 +121,8 @@ pub fn load(
         })?,
         None => String::new(),
     };
-    let mut settings = if crate::gitleaks::looks_like_gitleaks(&text) {
-        crate::gitleaks::load(reader, &name, &text, &base_dir)?
+    let mut settings = if gitleaks::looks_like_gitleaks(&text) {
+        gitleaks::load(reader, &name, &text, &base_dir)?
     } else {
         let config: ConfigFile =
             toml::from_str(&text).map_err(|e| Error::toml(&name, &text, &e))?;
@@ -370,9 +151,9 @@ pub fn read_pack(
     })?;
     let text = String::from_utf8_lossy(&data);
     let name = reader.describe(path);
-    if crate::gitleaks::looks_like_gitleaks(&text) {
+    if gitleaks::looks_like_gitleaks(&text) {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        return crate::gitleaks::load_pack(reader, &name, &text, &base_dir);
+        return gitleaks::load_pack(reader, &name, &text, &base_dir);
     }
     Ok((rules::parse_pack(&name, &text)?, Vec::new()))
 }

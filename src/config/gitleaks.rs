@@ -6,7 +6,9 @@ use std::path::Path;
 
 use toml::Value;
 
-use crate::config::{Allow, ConfigReader, RegexTarget, Settings};
+use super::allow::{Allow, RegexTarget};
+use super::reader::ConfigReader;
+use super::settings::Settings;
 use crate::error::{Error, Result};
 use crate::rules::{self, compile_regex, Category, Rule, Severity};
 
@@ -45,7 +47,7 @@ fn strings(file: &str, context: &str, value: &Value) -> Result<Vec<String>> {
 
 /// A regex from a gitleaks config, translated from RE2 syntax (see `re2.rs`).
 fn re2(file: &str, context: &str, pattern: &str) -> Result<String> {
-    crate::re2::translate(pattern).map_err(|e| Error::Untranslatable {
+    super::re2::translate(pattern).map_err(|e| Error::Untranslatable {
         file: file.to_string(),
         context: context.to_string(),
         construct: e.0,
@@ -456,9 +458,14 @@ mod tests {
     #[test]
     fn unmappable_keys_name_rule_and_key() {
         let text = "[[rules]]\nid = \"my-rule\"\nregex = 'abc'\nvalidate = 'x'\n";
-        let err = load(&crate::config::DiskReader, "g.toml", text, Path::new("."))
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            &super::super::reader::DiskReader,
+            "g.toml",
+            text,
+            Path::new("."),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("rule my-rule") && err.contains("validate"),
             "{err}"

@@ -22,10 +22,13 @@ use crate::error::{Error, Result};
 use crate::git::GitRepo;
 use crate::Verdict;
 
+mod claude_settings;
+mod json_edit;
+
 /// The client-side hooks `install` writes, as shipped in `hooks/`.
 const HOOKS: [(&str, &str); 2] = [
-    ("pre-commit", include_str!("../hooks/pre-commit")),
-    ("pre-push", include_str!("../hooks/pre-push")),
+    ("pre-commit", include_str!("../../hooks/pre-commit")),
+    ("pre-push", include_str!("../../hooks/pre-push")),
 ];
 
 /// The line that marks a hook as staunch's own; written right after the shebang.
@@ -45,7 +48,7 @@ const AUDIT_LINE: &str = "audit_log=${STAUNCH_AUDIT_LOG:-}";
 
 pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
     if args.claude_code {
-        return crate::claude_settings::install(common, args);
+        return claude_settings::install(common, args);
     }
     let repo = GitRepo::discover(Path::new("."))?;
     let dir = clean(&repo.hooks_dir()?);
@@ -140,7 +143,7 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
 
 pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
     if args.claude_code {
-        return crate::claude_settings::uninstall(common, args);
+        return claude_settings::uninstall(common, args);
     }
     let repo = GitRepo::discover(Path::new("."))?;
     let dir = clean(&repo.hooks_dir()?);

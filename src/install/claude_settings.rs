@@ -265,7 +265,7 @@ struct Hook<'a> {
 /// [`add_hook`] on the text: the same change, every other byte kept. `None` where the text
 /// cannot be edited in place (an empty file: it is written afresh).
 fn add_hook_text(text: &str, command: &str) -> Option<String> {
-    use crate::json_edit::{append, insert, Step};
+    use super::json_edit::{append, insert, Step};
     if text.trim().is_empty() {
         return None;
     }
@@ -301,7 +301,7 @@ fn add_hook_text(text: &str, command: &str) -> Option<String> {
 
 /// [`remove_hook`] on the text.
 fn remove_hook_text(text: &str) -> Option<String> {
-    use crate::json_edit::{remove, Step};
+    use super::json_edit::{remove, Step};
     let mut text = text.to_string();
     let mut removed = false;
     for (event, _) in EVENTS {
@@ -329,7 +329,7 @@ fn remove_hook_text(text: &str) -> Option<String> {
 /// Removes staunch's hooks from the event's `groups` (as the text holds them), and the groups
 /// left with none, last first so the indexes still hold.
 fn remove_ours_text(mut text: String, event: &str, groups: &[Value]) -> Option<String> {
-    use crate::json_edit::{remove, Step};
+    use super::json_edit::{remove, Step};
     for (i, group) in groups.iter().enumerate().rev() {
         let Some(hooks) = group.get("hooks").and_then(Value::as_array) else {
             continue;
