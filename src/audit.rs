@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, Command, HookKind};
 use crate::error::{Error, Result};
-use crate::scan::Outcome;
+use crate::finding::Outcome;
 use crate::Verdict;
 
 /// At most this many findings are listed in a `scan.finished` event (the counts stay exact).

@@ -50,8 +50,35 @@ pub enum Error {
         /// Which limit: `a changed file (10 x max_file_size)`, `a message (max_file_size)`.
         kind: &'static str,
     },
+    /// A command line that asks for something staunch cannot do (a path outside the
+    /// repository, a malformed fingerprint): the user's to fix.
     #[error("{0}")]
     Usage(String),
+    /// What a hook was given on standard input is not what git or the agent sends (a line of
+    /// the wrong shape, an object id of the wrong length, a missing field).
+    #[error("{0}")]
+    HookInput(String),
+    /// An agent hook's standard input that is not JSON.
+    #[error("hook input on stdin is not valid JSON")]
+    HookJson {
+        #[source]
+        cause: serde_json::Error,
+    },
+    /// A ref a push updates that cannot be scanned (it names a tree or a blob, or a commit that
+    /// is missing).
+    #[error("{name}")]
+    Ref {
+        name: String,
+        #[source]
+        cause: Box<Error>,
+    },
+    /// A command that refuses to write a result it knows to be partial (a baseline of a scan
+    /// that could not read every file).
+    #[error("{0}")]
+    Incomplete(String),
+    /// JSON staunch writes and could not serialize.
+    #[error(transparent)]
+    Json(serde_json::Error),
     /// A hook that could not finish its scan, and so blocks: it fails closed. `message` and
     /// `hint` are staunch's own words; only `cause` (printed after the message, by the cause
     /// chain) carries text from the scanned repository.
@@ -105,3 +132,16 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes on one line, `message: cause: cause`: how every error is shown
+/// (on stderr by `main`, in a SARIF file when a scan fails before reporting).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

@@ -1,9 +1,13 @@
-//! What a scan produces. Findings own their data so reporters never reach back into the source.
+//! What a scan produces: findings, what was silenced, the counts and the per-file problems.
+//! Everything a reporter sees lives here, so reporters import this and nothing that scans;
+//! findings own their data so reporters never reach back into the source.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::error::Error;
 use crate::rules::{Category, Severity};
+use crate::source::archive::SkippedEntry;
 
 /// One secret found at one place. Field order is the sort order: path, then position.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -230,6 +234,192 @@ pub fn redact(secret: &[u8]) -> String {
     };
     let prefix: String = text.chars().take(keep).collect();
     format!("{prefix}{mask}")
+}
+
+/// Counts that say how much was looked at, and what was not.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub files: u64,
+    /// Bytes scanned, of files and messages.
+    pub bytes: u64,
+    /// Commit and tag messages scanned (git scans); not counted in `files`.
+    pub messages: u64,
+    /// Files not scanned on purpose: binary or over the size limit.
+    pub skipped: u64,
+    /// Files that could not be read: the scan is incomplete.
+    pub errors: u64,
+    /// Findings silenced by an allow mechanism (inline marker, config, baseline).
+    pub allowed: u64,
+    /// The same, by mechanism.
+    pub allowed_by: AllowedBy,
+    /// Findings over the per-file or per-run cap, counted but not reported.
+    pub dropped: Dropped,
+    pub duration_ms: u64,
+    /// Archives and compressed files opened, nested ones included.
+    pub archives: u64,
+    /// Entries of those archives scanned as text.
+    pub archive_entries: u64,
+    /// Archive entries not scanned in full because of a limit (listed in `not_scanned`).
+    pub archive_entries_skipped: u64,
+    /// Encrypted archive entries: not scanned (listed in `not_scanned`).
+    pub archive_entries_encrypted: u64,
+    /// Token-shaped values a rule recognised but rejected because their checksum or inner
+    /// structure does not verify (made-up tokens): not findings, counted so a report can say
+    /// why such a token did not block. History scans (`--all`) count only the blobs they scan
+    /// in full.
+    pub rejected_checksum: u64,
+}
+
+impl Stats {
+    /// Adds another scan's counts (not its duration: the runs overlap in time, and the report
+    /// gives the wall time of the whole run).
+    pub fn merge(&mut self, other: &Stats) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.messages += other.messages;
+        self.skipped += other.skipped;
+        self.errors += other.errors;
+        self.allowed += other.allowed;
+        self.allowed_by.add(other.allowed_by);
+        self.dropped.add(other.dropped);
+        self.archives += other.archives;
+        self.archive_entries += other.archive_entries;
+        self.archive_entries_skipped += other.archive_entries_skipped;
+        self.archive_entries_encrypted += other.archive_entries_encrypted;
+        self.rejected_checksum += other.rejected_checksum;
+    }
+}
+
+/// How many capped files an outcome names; the rest are only counted.
+pub(crate) const MAX_CAPPED_PATHS: usize = 20;
+
+/// Everything a scan produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// What an allow mechanism silenced, sorted like the findings.
+    pub suppressed: Vec<Suppressed>,
+    pub stats: Stats,
+    /// Per-file problems: reported, counted, and they make the exit code 2.
+    pub errors: Vec<Error>,
+    /// Archive entries not scanned, or not in full (a limit, encryption, corruption), sorted
+    /// by path: reported on stderr and in the audit log; they do not change the exit code,
+    /// like files skipped for their size.
+    pub not_scanned: Vec<SkippedEntry>,
+    /// Files whose findings went over the per-file cap, with how many were left out (the first
+    /// few files only; `stats.dropped` counts them all).
+    pub capped: Vec<(String, usize)>,
+}
+
+impl Outcome {
+    /// Adds another scan's results (the pre-commit framework's named files: staged and not).
+    pub fn merge(&mut self, other: Outcome) {
+        self.findings.extend(other.findings);
+        self.findings.sort();
+        self.suppressed.extend(other.suppressed);
+        self.suppressed.sort();
+        self.stats.merge(&other.stats);
+        self.errors.extend(other.errors);
+        self.not_scanned.extend(other.not_scanned);
+        self.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
+        self.capped.extend(other.capped);
+        self.capped.truncate(MAX_CAPPED_PATHS);
+    }
+
+    /// Keeps at most `max` findings (and as many suppressed ones), the blocking and most severe
+    /// first, counting the rest as dropped: the bound on what a run holds and reports.
+    pub fn cap(&mut self, max: usize) {
+        let dropped = keep_most_severe(&mut self.findings, max);
+        self.stats.dropped.add(dropped);
+        self.suppressed.truncate(max);
+    }
+
+    /// Notes what a fragment's cap left out.
+    pub(crate) fn note_dropped(&mut self, path: &str, dropped: Dropped) {
+        if dropped.findings == 0 {
+            return;
+        }
+        self.stats.dropped.add(dropped);
+        if self.capped.len() < MAX_CAPPED_PATHS {
+            self.capped.push((path.to_string(), dropped.findings));
+        }
+    }
+}
+
+/// Findings a cap left out of the report: counted, and whether any of them would have blocked,
+/// so a file padded with harmless matches cannot push a secret out of the verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dropped {
+    /// How many were left out.
+    pub findings: usize,
+    /// Whether a finding left out blocks by policy.
+    pub blocking: bool,
+    /// Part of the count are raw matches counted before duplicates were merged and allow
+    /// entries applied: an upper estimate.
+    pub estimated: bool,
+}
+
+impl Dropped {
+    pub fn add(&mut self, other: Dropped) {
+        self.findings += other.findings;
+        self.blocking |= other.blocking;
+        self.estimated |= other.estimated;
+    }
+}
+
+/// Cuts `findings` (sorted by position) down to `cap`, keeping the blocking and most severe
+/// ones, so padding a file with harmless matches cannot push a secret out of the report;
+/// what is left stays in position order.
+pub(crate) fn keep_most_severe(findings: &mut Vec<Finding>, cap: usize) -> Dropped {
+    if findings.len() <= cap {
+        return Dropped::default();
+    }
+    findings.sort_by(|a, b| {
+        (b.blocks, b.severity)
+            .cmp(&(a.blocks, a.severity))
+            .then_with(|| a.cmp(b))
+    });
+    let left_out = findings.split_off(cap);
+    findings.sort();
+    Dropped {
+        findings: left_out.len(),
+        blocking: left_out.iter().any(|f| f.blocks),
+        estimated: false,
+    }
+}
+
+/// Findings silenced, by mechanism, so nothing is hidden without a count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AllowedBy {
+    /// `staunch:allow` and the markers teams migrate from.
+    pub inline: usize,
+    /// `[[allow]]` entries and gitleaks allowlists.
+    pub config: usize,
+    /// A baseline or `.gitleaksignore` (both, as this count always has).
+    pub baseline: usize,
+    /// Of `baseline`, those a `.gitleaksignore` entry silenced.
+    pub gitleaksignore: usize,
+}
+
+impl AllowedBy {
+    pub fn add(&mut self, other: AllowedBy) {
+        self.inline += other.inline;
+        self.config += other.config;
+        self.baseline += other.baseline;
+        self.gitleaksignore += other.gitleaksignore;
+    }
+
+    pub(crate) fn count(&mut self, mechanism: Mechanism) {
+        match mechanism {
+            Mechanism::Inline => self.inline += 1,
+            Mechanism::Config => self.config += 1,
+            Mechanism::Baseline => self.baseline += 1,
+            Mechanism::IgnoreFile => {
+                self.baseline += 1;
+                self.gitleaksignore += 1;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

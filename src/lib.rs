@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod finding;
+pub mod finish;
 pub mod git;
 pub mod grouping;
 pub mod hooks;
@@ -22,7 +23,9 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod session;
 pub mod source;
+pub mod text;
 
 pub use error::{Error, Result};
 

@@ -3,15 +3,10 @@ fn main() {
     let code = match staunch::app::run(cli) {
         Ok(verdict) => verdict.exit_code(),
         Err(err) => {
-            let mut message = format!("staunch: error: {err}");
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
+            let message = format!("staunch: error: {}", staunch::error::chain(&err));
             // Messages name paths and refs from the scanned repository: printed inert, a crafted
             // name cannot drive the terminal or write workflow commands into a CI log.
-            eprintln!("{}", staunch::report::inert(&message));
+            eprintln!("{}", staunch::text::inert(&message));
             if let Some(hint) = err.hint() {
                 eprintln!("{hint}");
             }

@@ -26,7 +26,7 @@ impl GitRepo {
                 index_path.display(),
                 path.len(),
                 long_paths::SATURATED_LEN,
-                crate::report::inert(&path.to_str_lossy())
+                crate::text::inert(&path.to_str_lossy())
             )))
         };
         let index = match loaded {

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::{build_matcher_from_head, DEFAULT_MAX_FILE_SIZE};
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finding::{redact, Finding};
 use crate::git::GitRepo;
+use crate::session::{build_matcher_from_head, DEFAULT_MAX_FILE_SIZE};
 use crate::source::Fragment;
 use crate::Verdict;
 
@@ -107,13 +107,13 @@ pub fn run(common: &Common, json_output: bool) -> Result<Verdict> {
 }
 
 fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {
-    let hook: HookInput = serde_json::from_slice(input)
-        .map_err(|e| Error::Usage(format!("hook input on stdin is not valid JSON: {e}")))?;
+    let hook: HookInput =
+        serde_json::from_slice(input).map_err(|cause| Error::HookJson { cause })?;
     let event = match (hook.hook_event_name.as_deref(), hook.tool_name.as_deref()) {
         (Some("UserPromptSubmit"), _) => Event::Prompt,
         (_, Some(tool)) => Event::Tool(tool),
         _ => {
-            return Err(Error::Usage(
+            return Err(Error::HookInput(
                 "hook input has no `tool_name`: is this a PreToolUse or UserPromptSubmit hook?"
                     .into(),
             ))
@@ -132,7 +132,7 @@ fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {
     let pieces = match event {
         Event::Prompt => {
             let prompt = hook.prompt.ok_or_else(|| {
-                Error::Usage("UserPromptSubmit hook input has no `prompt`".into())
+                Error::HookInput("UserPromptSubmit hook input has no `prompt`".into())
             })?;
             vec![Piece {
                 path: "<prompt>".into(),
@@ -254,10 +254,10 @@ fn pieces(
     let field = |value: &Value, name: &str| -> Result<String> {
         match value.get(name) {
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(Error::Usage(format!(
+            Some(_) => Err(Error::HookInput(format!(
                 "{tool} hook input: `tool_input.{name}` is not a string"
             ))),
-            None => Err(Error::Usage(format!(
+            None => Err(Error::HookInput(format!(
                 "{tool} hook input has no `tool_input.{name}`"
             ))),
         }
@@ -294,7 +294,7 @@ fn pieces(
             let edits = match input.get("edits") {
                 Some(Value::Array(edits)) => edits,
                 _ => {
-                    return Err(Error::Usage(
+                    return Err(Error::HookInput(
                         "MultiEdit hook input has no `tool_input.edits` array".into(),
                     ))
                 }

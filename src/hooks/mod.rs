@@ -7,11 +7,13 @@ pub mod pre_receive;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::app::{build_matcher, finish, scan_commits, scan_named_files, scan_staged};
 use crate::cli::Common;
 use crate::error::{Error, Result};
+use crate::finding::Outcome;
+use crate::finish::finish;
 use crate::git::GitRepo;
-use crate::scan::Outcome;
+use crate::scan::git::{scan_commits, scan_named_files, scan_staged};
+use crate::session::build_matcher;
 use crate::Verdict;
 
 /// Says how to get past a block when the user is sure, after any failure.
@@ -69,7 +71,7 @@ const ADVICE_NAMES: usize = 5;
 /// `'path'` for a POSIX shell, printed inert: a file name is the change author's choice.
 fn shell_quoted(path: &str) -> String {
     let quoted = format!("'{}'", path.replace('\'', r"'\''"));
-    crate::report::inert(&quoted).into_owned()
+    crate::text::inert(&quoted).into_owned()
 }
 
 /// What to do about a block, step by step: take the secret out, rotate it if it ever left,
@@ -184,7 +186,7 @@ pub fn parse_push_lines(input: &str) -> Result<Vec<PushedRef>> {
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [local_ref, local_oid, remote_ref, remote_oid] = fields[..] else {
-            return Err(Error::Usage(format!(
+            return Err(Error::HookInput(format!(
                 "pre-push input line {}: expected `<local ref> <local oid> <remote ref> <remote oid>`, got {line:?}",
                 number + 1
             )));
@@ -242,7 +244,7 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
         eprintln!(
             "staunch: push{}: {} new commit(s) scanned",
             remote
-                .map(|r| format!(" to {}", crate::report::inert(r)))
+                .map(|r| format!(" to {}", crate::text::inert(r)))
                 .unwrap_or_default(),
             commits.len()
         );
@@ -271,7 +273,7 @@ fn push_commits(
     for pushed in refs {
         for oid in [&pushed.local_oid, &pushed.remote_oid] {
             if oid.len() != hash_len {
-                return Err(Error::Usage(format!(
+                return Err(Error::HookInput(format!(
                     "pre-push: object id {oid:?} is not {hash_len} hex digits"
                 )));
             }

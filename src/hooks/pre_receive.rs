@@ -15,10 +15,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::app::{build_matcher_for_pushed, finish, scan_commits};
 use crate::cli::Common;
 use crate::error::{Error, Result};
+use crate::finish::finish;
 use crate::git::GitRepo;
+use crate::scan::git::scan_commits;
+use crate::session::build_matcher_for_pushed;
 use crate::Verdict;
 
 /// One line of pre-receive input.
@@ -38,7 +40,7 @@ pub fn parse_lines(input: &str) -> Result<Vec<RefUpdate>> {
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [old, new, name] = fields[..] else {
-            return Err(Error::Usage(format!(
+            return Err(Error::HookInput(format!(
                 "pre-receive input line {}: expected `<old oid> <new oid> <ref>`, got {line:?}",
                 number + 1
             )));
@@ -69,7 +71,7 @@ pub fn received_commits(
     for update in updates {
         for oid in [&update.old, &update.new] {
             if oid.len() != hash_len || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(Error::Usage(format!(
+                return Err(Error::HookInput(format!(
                     "pre-receive: {}: object id {oid:?} is not {hash_len} hex digits",
                     update.name
                 )));
@@ -83,10 +85,10 @@ pub fn received_commits(
         }
         // A tag is scanned through the commit it points at; a ref to a tree or blob cannot be
         // scanned as commits and rejects the push (fail closed).
-        tips.push(
-            repo.resolve_commit(&update.new)
-                .map_err(|e| Error::Usage(format!("{}: {e}", update.name)))?,
-        );
+        tips.push(repo.resolve_commit(&update.new).map_err(|e| Error::Ref {
+            name: update.name.clone(),
+            cause: Box::new(e),
+        })?);
         if !is_zero_id(&update.old) {
             if let Ok(old) = repo.resolve_commit(&update.old) {
                 hidden.push(old);

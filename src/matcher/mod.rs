@@ -13,7 +13,7 @@ mod raw;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
-use crate::finding::{Finding, Mechanism, Suppressed};
+use crate::finding::{keep_most_severe, AllowedBy, Dropped, Finding, Mechanism, Suppressed};
 use crate::rules::Rule;
 use crate::source::Fragment;
 pub use allow_entry::{Allow, RegexTarget};
@@ -135,82 +135,6 @@ pub struct FragmentResult {
     /// Token-shaped values a rule recognised but rejected because their checksum or inner
     /// structure did not verify (one per place, whichever rules looked at it).
     pub rejected_checksum: usize,
-}
-
-/// Findings a cap left out of the report: counted, and whether any of them would have blocked,
-/// so a file padded with harmless matches cannot push a secret out of the verdict.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Dropped {
-    /// How many were left out.
-    pub findings: usize,
-    /// Whether a finding left out blocks by policy.
-    pub blocking: bool,
-    /// Part of the count are raw matches counted before duplicates were merged and allow
-    /// entries applied: an upper estimate.
-    pub estimated: bool,
-}
-
-impl Dropped {
-    pub fn add(&mut self, other: Dropped) {
-        self.findings += other.findings;
-        self.blocking |= other.blocking;
-        self.estimated |= other.estimated;
-    }
-}
-
-/// Cuts `findings` (sorted by position) down to `cap`, keeping the blocking and most severe
-/// ones, so padding a file with harmless matches cannot push a secret out of the report;
-/// what is left stays in position order.
-pub(crate) fn keep_most_severe(findings: &mut Vec<Finding>, cap: usize) -> Dropped {
-    if findings.len() <= cap {
-        return Dropped::default();
-    }
-    findings.sort_by(|a, b| {
-        (b.blocks, b.severity)
-            .cmp(&(a.blocks, a.severity))
-            .then_with(|| a.cmp(b))
-    });
-    let left_out = findings.split_off(cap);
-    findings.sort();
-    Dropped {
-        findings: left_out.len(),
-        blocking: left_out.iter().any(|f| f.blocks),
-        estimated: false,
-    }
-}
-
-/// Findings silenced, by mechanism, so nothing is hidden without a count.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct AllowedBy {
-    /// `staunch:allow` and the markers teams migrate from.
-    pub inline: usize,
-    /// `[[allow]]` entries and gitleaks allowlists.
-    pub config: usize,
-    /// A baseline or `.gitleaksignore` (both, as this count always has).
-    pub baseline: usize,
-    /// Of `baseline`, those a `.gitleaksignore` entry silenced.
-    pub gitleaksignore: usize,
-}
-
-impl AllowedBy {
-    pub fn add(&mut self, other: AllowedBy) {
-        self.inline += other.inline;
-        self.config += other.config;
-        self.baseline += other.baseline;
-        self.gitleaksignore += other.gitleaksignore;
-    }
-
-    fn count(&mut self, mechanism: Mechanism) {
-        match mechanism {
-            Mechanism::Inline => self.inline += 1,
-            Mechanism::Config => self.config += 1,
-            Mechanism::Baseline => self.baseline += 1,
-            Mechanism::IgnoreFile => {
-                self.baseline += 1;
-                self.gitleaksignore += 1;
-            }
-        }
-    }
 }
 
 pub struct Matcher {

@@ -5,8 +5,8 @@
 use std::io::Write;
 
 use super::{shown_secret, ReportOptions};
+use crate::finding::Outcome;
 use crate::rules::Severity;
-use crate::scan::Outcome;
 
 pub fn write(
     out: &mut dyn Write,

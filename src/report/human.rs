@@ -1,13 +1,14 @@
 //! The report people read in a terminal: one block per finding, the secret redacted. Every
-//! text that comes from the scanned data or a repository's rules goes through [`inert`].
+//! text that comes from the scanned data or a repository's rules goes through [`inert`](crate::text::inert).
 
 use std::io::Write;
 
 use owo_colors::OwoColorize;
 
-use super::{inert, shown_secret, ReportOptions};
+use super::{shown_secret, ReportOptions};
+use crate::finding::Outcome;
 use crate::rules::Severity;
-use crate::scan::Outcome;
+use crate::text::inert;
 
 /// The `[policy]` key that makes range scans honour inline markers the range adds.
 const POLICY_KEY: &str = "honour_inline_allows_in_range";

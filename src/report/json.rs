@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use super::{shown_secret, write_streamed, ReportOptions, STREAMED_ARRAY};
-use crate::scan::Outcome;
+use crate::finding::Outcome;
 
 pub fn write(
     out: &mut dyn Write,

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::{shown_secret, ReportOptions};
-use crate::scan::Outcome;
+use crate::finding::Outcome;
 
 pub fn write(
     out: &mut dyn Write,

@@ -11,9 +11,8 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use super::{shown_secret, write_streamed, ReportOptions, STREAMED_ARRAY};
-use crate::finding::{Finding, Mechanism};
+use crate::finding::{Finding, Mechanism, Outcome};
 use crate::rules::Severity;
-use crate::scan::Outcome;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

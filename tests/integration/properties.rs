@@ -8,10 +8,10 @@ use base64::Engine;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
+use staunch::finding::Outcome;
 use staunch::finding::{redact, Finding};
 use staunch::matcher::{Matcher, ScanOptions};
 use staunch::report::{Format, ReportOptions};
-use staunch::scan::Outcome;
 use staunch::source::Fragment;
 
 use crate::util::*;

@@ -1,67 +1,30 @@
 //! Drives a scan: fragments from a source go through the matcher in parallel and come out as
 //! one sorted list of findings with the counts a report needs.
 
+pub mod git;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::error::Error;
-use crate::finding::{Finding, Suppressed};
-use crate::matcher::{Dropped, FragmentResult, Matcher};
-use crate::source::archive::{self, SkippedEntry, Tally};
+use crate::finding::{AllowedBy, Dropped, Finding, Outcome, Stats, Suppressed, MAX_CAPPED_PATHS};
+use crate::matcher::{FragmentResult, Matcher};
+use crate::source::archive::{self, Tally};
 use crate::source::container;
 use crate::source::content::{self, Kind};
 use crate::source::files::{self, FileContent};
 use crate::source::Fragment;
 
-/// Counts that say how much was looked at, and what was not.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Stats {
-    pub files: u64,
-    /// Bytes scanned, of files and messages.
-    pub bytes: u64,
-    /// Commit and tag messages scanned (git scans); not counted in `files`.
-    pub messages: u64,
-    /// Files not scanned on purpose: binary or over the size limit.
-    pub skipped: u64,
-    /// Files that could not be read: the scan is incomplete.
-    pub errors: u64,
-    /// Findings silenced by an allow mechanism (inline marker, config, baseline).
-    pub allowed: u64,
-    /// The same, by mechanism.
-    pub allowed_by: crate::matcher::AllowedBy,
-    /// Findings over the per-file or per-run cap, counted but not reported.
-    pub dropped: Dropped,
-    pub duration_ms: u64,
-    /// Archives and compressed files opened, nested ones included.
-    pub archives: u64,
-    /// Entries of those archives scanned as text.
-    pub archive_entries: u64,
-    /// Archive entries not scanned in full because of a limit (listed in `not_scanned`).
-    pub archive_entries_skipped: u64,
-    /// Encrypted archive entries: not scanned (listed in `not_scanned`).
-    pub archive_entries_encrypted: u64,
-    /// Token-shaped values a rule recognised but rejected because their checksum or inner
-    /// structure does not verify (made-up tokens): not findings, counted so a report can say
-    /// why such a token did not block. History scans (`--all`) count only the blobs they scan
-    /// in full.
-    pub rejected_checksum: u64,
+/// Adds what an archive walk opened to the counts.
+fn add_tally(stats: &mut Stats, tally: &Tally) {
+    stats.archives += tally.archives;
+    stats.archive_entries += tally.entries;
+    stats.archive_entries_skipped += tally.limited;
+    stats.archive_entries_encrypted += tally.encrypted;
 }
-
-impl Stats {
-    fn add_tally(&mut self, tally: &Tally) {
-        self.archives += tally.archives;
-        self.archive_entries += tally.entries;
-        self.archive_entries_skipped += tally.limited;
-        self.archive_entries_encrypted += tally.encrypted;
-    }
-}
-
-/// How many capped files an outcome names; the rest are only counted.
-const MAX_CAPPED_PATHS: usize = 20;
 
 static RUN_STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
@@ -70,72 +33,6 @@ static RUN_STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 /// only the matching, which on a small change is a fraction of it.
 pub fn run_started() -> Instant {
     *RUN_STARTED.get_or_init(Instant::now)
-}
-
-/// Everything a scan produced.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub findings: Vec<Finding>,
-    /// What an allow mechanism silenced, sorted like the findings.
-    pub suppressed: Vec<Suppressed>,
-    pub stats: Stats,
-    /// Per-file problems: reported, counted, and they make the exit code 2.
-    pub errors: Vec<Error>,
-    /// Archive entries not scanned, or not in full (a limit, encryption, corruption), sorted
-    /// by path: reported on stderr and in the audit log; they do not change the exit code,
-    /// like files skipped for their size.
-    pub not_scanned: Vec<SkippedEntry>,
-    /// Files whose findings went over the per-file cap, with how many were left out (the first
-    /// few files only; `stats.dropped` counts them all).
-    pub capped: Vec<(String, usize)>,
-}
-
-impl Outcome {
-    /// Adds another scan's results (the pre-commit framework's named files: staged and not).
-    pub fn merge(&mut self, other: Outcome) {
-        self.findings.extend(other.findings);
-        self.findings.sort();
-        self.suppressed.extend(other.suppressed);
-        self.suppressed.sort();
-        let (s, o) = (&mut self.stats, other.stats);
-        s.files += o.files;
-        s.bytes += o.bytes;
-        s.messages += o.messages;
-        s.skipped += o.skipped;
-        s.errors += o.errors;
-        s.allowed += o.allowed;
-        s.allowed_by.add(o.allowed_by);
-        s.dropped.add(o.dropped);
-        s.archives += o.archives;
-        s.archive_entries += o.archive_entries;
-        s.archive_entries_skipped += o.archive_entries_skipped;
-        s.archive_entries_encrypted += o.archive_entries_encrypted;
-        s.rejected_checksum += o.rejected_checksum;
-        self.errors.extend(other.errors);
-        self.not_scanned.extend(other.not_scanned);
-        self.not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
-        self.capped.extend(other.capped);
-        self.capped.truncate(MAX_CAPPED_PATHS);
-    }
-
-    /// Keeps at most `max` findings (and as many suppressed ones), the blocking and most severe
-    /// first, counting the rest as dropped: the bound on what a run holds and reports.
-    pub fn cap(&mut self, max: usize) {
-        let dropped = crate::matcher::keep_most_severe(&mut self.findings, max);
-        self.stats.dropped.add(dropped);
-        self.suppressed.truncate(max);
-    }
-
-    /// Notes what a fragment's cap left out.
-    fn note_dropped(&mut self, path: &str, dropped: Dropped) {
-        if dropped.findings == 0 {
-            return;
-        }
-        self.stats.dropped.add(dropped);
-        if self.capped.len() < MAX_CAPPED_PATHS {
-            self.capped.push((path.to_string(), dropped.findings));
-        }
-    }
 }
 
 /// Per-file result, folded into the outcome.
@@ -308,7 +205,7 @@ pub struct Collector {
     messages: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
     allowed: std::sync::atomic::AtomicU64,
-    allowed_by: std::sync::Mutex<crate::matcher::AllowedBy>,
+    allowed_by: std::sync::Mutex<AllowedBy>,
     found: std::sync::atomic::AtomicU64,
     skipped: std::sync::atomic::AtomicU64,
     rejected_checksum: std::sync::atomic::AtomicU64,
@@ -459,7 +356,7 @@ impl Collector {
             rejected_checksum: self.rejected_checksum.into_inner(),
             ..Stats::default()
         };
-        stats.add_tally(&tally);
+        add_tally(&mut stats, &tally);
         let mut not_scanned = tally.skipped;
         not_scanned.sort_by(|a, b| a.path.cmp(&b.path));
         not_scanned.dedup();
@@ -488,7 +385,7 @@ fn fold(results: Vec<FileResult>) -> Outcome {
                 if let Some(path) = path {
                     outcome.note_dropped(&path, result.dropped);
                 }
-                outcome.stats.add_tally(&tally);
+                add_tally(&mut outcome.stats, &tally);
                 outcome.not_scanned.extend(tally.skipped);
                 outcome.stats.allowed_by.add(result.allowed_by);
                 if is_message {
