@@ -6,7 +6,7 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rules = staunch::rules::load(&[]).unwrap();
+    let rules = staunch::rules::load().unwrap();
     let all: Vec<String> = rules
         .iter()
         .flat_map(|r| r.keywords.iter().cloned())

@@ -17,7 +17,7 @@ use staunch::source::Fragment;
 pub fn builtin_matcher() -> &'static Matcher {
     static MATCHER: OnceLock<Matcher> = OnceLock::new();
     MATCHER.get_or_init(|| {
-        let rules = staunch::rules::load(&[]).expect("built-in packs load");
+        let rules = staunch::rules::load().expect("built-in packs load");
         Matcher::new(rules, ScanOptions::default())
     })
 }

@@ -171,13 +171,7 @@ fn git_error<'a>(
     err: impl Into<Box<dyn std::error::Error + Send + Sync + 'a>>,
 ) -> Error {
     let err = err.into();
-    let mut message = format!("{context}: {err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    Error::Git(message)
+    Error::Git(format!("{context}: {}", crate::error::chain(&*err)))
 }
 
 enum Blob {

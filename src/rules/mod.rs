@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn builtin_packs_load() {
-        let rules = load(&[]).unwrap();
+        let rules = load().unwrap();
         assert!(rules.len() > 20);
     }
 }

@@ -30,7 +30,7 @@ fn matcher() -> &'static Matcher {
     static MATCHER: OnceLock<Matcher> = OnceLock::new();
     MATCHER.get_or_init(|| {
         Matcher::new(
-            staunch::rules::load(&[]).expect("built-in packs load"),
+            staunch::rules::load().expect("built-in packs load"),
             ScanOptions::default(),
         )
     })

@@ -98,7 +98,7 @@ fn random_bytes_behind_archive_magic_numbers() {
 fn scans_within(data: Vec<u8>, limit: std::time::Duration) -> usize {
     static UNCAPPED: std::sync::OnceLock<staunch::matcher::Matcher> = std::sync::OnceLock::new();
     let matcher = UNCAPPED.get_or_init(|| {
-        let rules = staunch::rules::load(&[]).expect("built-in packs load");
+        let rules = staunch::rules::load().expect("built-in packs load");
         let options = staunch::matcher::ScanOptions {
             max_findings_per_file: 1 << 40,
             ..Default::default()
