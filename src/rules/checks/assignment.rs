@@ -11,7 +11,7 @@ use super::CheckContext;
 pub(super) fn assigned_value(secret: &[u8], ctx: &CheckContext<'_>) -> bool {
     let _ = secret;
     let before = ctx.before;
-    if matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>')) {
+    if opens_literal(before) {
         return true;
     }
     if secret.first() == Some(&b':') {
@@ -120,10 +120,15 @@ pub fn is_code_path(path: &str) -> bool {
     )
 }
 
+/// Whether the value starts right after a quote or an element's `>`: a literal in any syntax.
+fn opens_literal(before: &[u8]) -> bool {
+    matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>'))
+}
+
 /// Whether the value after `before` (the line up to the value) is a literal in code: quoted,
 /// an element's text, or inside a comment.
 pub fn literal_in_code(before: &[u8]) -> bool {
-    if matches!(before.last(), Some(b'"' | b'\'' | b'`' | b'>')) {
+    if opens_literal(before) {
         return true;
     }
     let line = &before[before
