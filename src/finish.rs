@@ -9,8 +9,17 @@ use crate::finding::Outcome;
 use crate::report::{self, Format, ReportOptions};
 use crate::Verdict;
 
-/// Writes the report and the per-file errors, and turns the outcome into a verdict.
+/// Writes the report and the per-file errors, turns the outcome into a verdict and records
+/// it in the audit log.
 pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
+    write_report(common, outcome)?;
+    let verdict = verdict(outcome);
+    crate::audit::scan_finished(outcome, verdict)?;
+    Ok(verdict)
+}
+
+/// The report, where `--output` says, and on stderr what was not scanned or not reported.
+fn write_report(common: &Common, outcome: &Outcome) -> Result<()> {
     let to_terminal = common.output.is_none() && std::io::stdout().is_terminal();
     let color = match common.color {
         ColorChoice::Always => true,
@@ -60,15 +69,19 @@ pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
     }
     report_dropped(outcome);
     print_not_scanned(outcome);
-    let verdict = if !outcome.errors.is_empty() {
+    Ok(())
+}
+
+/// A file that could not be read fails the run (a hook fails closed); otherwise any blocking
+/// finding, reported or left out by a cap, blocks it.
+fn verdict(outcome: &Outcome) -> Verdict {
+    if !outcome.errors.is_empty() {
         Verdict::Failed
     } else if outcome.findings.iter().any(|f| f.blocks) || outcome.stats.dropped.blocking {
         Verdict::Blocked
     } else {
         Verdict::Clean
-    };
-    crate::audit::scan_finished(outcome, verdict)?;
-    Ok(verdict)
+    }
 }
 
 /// Says on stderr what the findings caps left out of the report, naming the first files.

@@ -3,6 +3,7 @@
 
 pub mod claude_code;
 pub mod pre_receive;
+mod ref_updates;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::git::GitRepo;
 use crate::scan::git::{scan_commits, scan_named_files, scan_staged};
 use crate::session::build_matcher;
 use crate::Verdict;
+use ref_updates::is_zero_id;
 
 /// Says how to get past a block when the user is sure, after any failure.
 const BYPASS_HINT: &str = "to skip the hook once, if you are sure: STAUNCH_SKIP=1 git commit/push \
@@ -179,31 +181,20 @@ pub struct PushedRef {
 
 /// Parses every line of pre-push stdin (one push can carry several refs, tags and deletions).
 pub fn parse_push_lines(input: &str) -> Result<Vec<PushedRef>> {
-    let mut refs = Vec::new();
-    for (number, line) in input.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [local_ref, local_oid, remote_ref, remote_oid] = fields[..] else {
-            return Err(Error::HookInput(format!(
-                "pre-push input line {}: expected `<local ref> <local oid> <remote ref> <remote oid>`, got {line:?}",
-                number + 1
-            )));
-        };
-        refs.push(PushedRef {
-            local_ref: local_ref.into(),
-            local_oid: local_oid.into(),
-            remote_ref: remote_ref.into(),
-            remote_oid: remote_oid.into(),
-        });
-    }
-    Ok(refs)
-}
-
-/// The all-zero id git uses for "nothing": its length follows the object format.
-fn is_zero_id(hex: &str) -> bool {
-    !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+    let lines = ref_updates::parse_fields(
+        input,
+        "pre-push",
+        "<local ref> <local oid> <remote ref> <remote oid>",
+    )?;
+    Ok(lines
+        .into_iter()
+        .map(|[local_ref, local_oid, remote_ref, remote_oid]| PushedRef {
+            local_ref,
+            local_oid,
+            remote_ref,
+            remote_oid,
+        })
+        .collect())
 }
 
 pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
@@ -324,12 +315,5 @@ mod tests {
             .to_string()
             .contains("line 1"));
         assert!(parse_push_lines("").unwrap().is_empty());
-    }
-
-    #[test]
-    fn zero_ids_of_any_length() {
-        assert!(is_zero_id(&"0".repeat(40)));
-        assert!(is_zero_id(&"0".repeat(64)));
-        assert!(!is_zero_id(&"0a".repeat(20)));
     }
 }

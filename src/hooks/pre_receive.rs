@@ -15,6 +15,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use super::ref_updates::is_zero_id;
 use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finish::finish;
@@ -33,29 +34,12 @@ pub struct RefUpdate {
 
 /// Parses every line git gives a pre-receive hook.
 pub fn parse_lines(input: &str) -> Result<Vec<RefUpdate>> {
-    let mut updates = Vec::new();
-    for (number, line) in input.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [old, new, name] = fields[..] else {
-            return Err(Error::HookInput(format!(
-                "pre-receive input line {}: expected `<old oid> <new oid> <ref>`, got {line:?}",
-                number + 1
-            )));
-        };
-        updates.push(RefUpdate {
-            old: old.into(),
-            new: new.into(),
-            name: name.into(),
-        });
-    }
-    Ok(updates)
-}
-
-fn is_zero_id(hex: &str) -> bool {
-    !hex.is_empty() && hex.bytes().all(|b| b == b'0')
+    let lines =
+        super::ref_updates::parse_fields(input, "pre-receive", "<old oid> <new oid> <ref>")?;
+    Ok(lines
+        .into_iter()
+        .map(|[old, new, name]| RefUpdate { old, new, name })
+        .collect())
 }
 
 /// What the updates bring: the commits reachable from a new tip and from no existing ref, and
