@@ -10,6 +10,7 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod finding;
