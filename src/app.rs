@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, Common, ConfigCommand, HookKind, RulesCommand, ScanArgs};
+use crate::cli::{Cli, Command, ConfigCommand, HookKind, RulesCommand, ScanArgs};
 use crate::error::{Error, Result};
 use crate::finish::finish;
 use crate::git::GitRepo;
@@ -14,7 +14,7 @@ use crate::scan::{
     self,
     git::{scan_commits, scan_history, scan_staged},
 };
-use crate::session::{build_matcher, build_matcher_for_range};
+use crate::session::{build_scanner, build_scanner_for_range, Session};
 use crate::source::Fragment;
 use crate::Verdict;
 
@@ -31,26 +31,26 @@ pub fn run(cli: Cli) -> Result<Verdict> {
             .num_threads(threads.max(1))
             .build_global();
     }
-    crate::audit::start(&cli)?;
+    let session = Session::start(&cli)?;
     let result = match &cli.command {
-        Command::Scan(args) => run_scan(&cli.common, args),
+        Command::Scan(args) => run_scan(&session, args),
         Command::Hook { kind } => match kind {
-            _ if crate::install::skip_requested(kind)? => Ok(Verdict::Clean),
-            HookKind::PreCommit { files } => crate::hooks::pre_commit(&cli.common, files),
+            _ if crate::install::skip_requested(&session, kind)? => Ok(Verdict::Clean),
+            HookKind::PreCommit { files } => crate::hooks::pre_commit(&session, files),
             HookKind::PrePush { remote } => {
-                crate::hooks::pre_push(&cli.common, remote.first().map(String::as_str))
+                crate::hooks::pre_push(&session, remote.first().map(String::as_str))
             }
             HookKind::ClaudeCode { json_output } => {
-                crate::hooks::claude_code::run(&cli.common, *json_output)
+                crate::hooks::claude_code::run(&session, *json_output)
             }
-            HookKind::PreReceive => crate::hooks::pre_receive::run(&cli.common),
+            HookKind::PreReceive => crate::hooks::pre_receive::run(&session),
         },
-        Command::Install(args) => crate::install::install(&cli.common, args),
-        Command::Uninstall(args) => crate::install::uninstall(&cli.common, args),
-        Command::Baseline { command } => commands::baseline::run_baseline(&cli.common, command),
+        Command::Install(args) => crate::install::install(&session, args),
+        Command::Uninstall(args) => crate::install::uninstall(&session, args),
+        Command::Baseline { command } => commands::baseline::run_baseline(&session, command),
         Command::Config {
             command: ConfigCommand::Check,
-        } => commands::config::config_check(&cli.common),
+        } => commands::config::config_check(&session),
         Command::Rules { command } => match command {
             RulesCommand::List {
                 category,
@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<Verdict> {
                 provider,
                 catalogue,
             } => commands::rules::rules_list(
-                &cli.common,
+                &session.common,
                 &commands::rules::RuleFilter {
                     category: category.as_deref(),
                     domain: domain.as_deref(),
@@ -69,13 +69,14 @@ pub fn run(cli: Cli) -> Result<Verdict> {
             RulesCommand::Test { files } => commands::rules::rules_test(files),
         },
     };
-    crate::audit::run_finished(result)
+    session.audit.run_finished(result)
 }
 /// Runs a scan; when it fails before any report (bad configuration, bad range, no repository)
 /// and a SARIF file was asked for, that file still gets written, with the error as a tool
 /// execution notification: a CI upload step that runs `if: always()` finds a file.
-fn run_scan(common: &Common, args: &ScanArgs) -> Result<Verdict> {
-    let result = scan_command(common, args);
+fn run_scan(session: &Session, args: &ScanArgs) -> Result<Verdict> {
+    let common = &session.common;
+    let result = scan_command(session, args);
     if let (Err(err), Some(path), Format::Sarif) = (&result, &common.output, common.format) {
         let message = crate::error::chain(err);
         let written = std::fs::File::create(path).and_then(|file| {
@@ -100,7 +101,7 @@ fn zero_base(range: &str) -> Option<&str> {
     (zero && !to.starts_with('.')).then_some(to)
 }
 
-fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
+fn scan_command(session: &Session, args: &ScanArgs) -> Result<Verdict> {
     if let Some(range) = &args.range {
         let repo = GitRepo::discover(Path::new("."))?;
         let (base, commits) = match zero_base(range) {
@@ -124,16 +125,15 @@ fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
                 (Some(base), commits)
             }
         };
-        let matcher = build_matcher_for_range(common, &repo, base)?;
-        let outcome = scan_commits(&matcher, &repo, &commits, &[])?;
-        return finish(common, &outcome);
+        let scanner = build_scanner_for_range(session, &repo, base)?;
+        let outcome = scan_commits(&scanner, &repo, &commits, &[])?;
+        return finish(session, &outcome);
     }
-    let matcher = build_matcher(common)?;
-    let max_file_size = matcher.options().max_file_size;
+    let scanner = build_scanner(session)?;
     let outcome = if args.staged {
-        scan_staged(&matcher, max_file_size)?
+        scan_staged(&scanner)?
     } else if args.all {
-        scan_history(&matcher, max_file_size)?
+        scan_history(&scanner)?
     } else if args.stdin {
         let mut data = Vec::new();
         std::io::stdin()
@@ -141,7 +141,7 @@ fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
             .map_err(|e| Error::io("<stdin>", e))?;
         let path = args.path.clone().unwrap_or_else(|| "<stdin>".to_string());
         scan::scan_fragments(
-            &matcher,
+            &scanner,
             vec![Fragment::file(path, data)],
             scan::NotText::Scan,
         )
@@ -151,7 +151,7 @@ fn scan_command(common: &Common, args: &ScanArgs) -> Result<Verdict> {
         } else {
             args.paths.clone()
         };
-        scan::scan_paths(&matcher, &roots, max_file_size)
+        scan::scan_paths(&scanner, &roots)
     };
-    finish(common, &outcome)
+    finish(session, &outcome)
 }

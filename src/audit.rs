@@ -10,8 +10,9 @@
 //! at the end. The file is created 0600. A line that cannot be written is an error, never
 //! silently dropped: a scan then exits 2 and a hook blocks.
 //!
-//! The log is set per process, from `--audit-log` ([`start`]) or later from the configuration
-//! ([`use_configured_path`]); events recorded before a path is known wait in memory for it.
+//! The log is one value per run, built by the session from `--audit-log` ([`AuditLog::start`])
+//! and later, from the configuration ([`AuditLog::use_configured_path`]), and passed down to
+//! whoever records; events recorded before a path is known wait in memory for it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,201 +62,216 @@ struct State {
     pending: Vec<Vec<u8>>,
 }
 
-static STATE: Mutex<Option<State>> = Mutex::new(None);
-
-fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
-    let mut guard = STATE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    f(guard.get_or_insert_with(State::default))
+/// One run's audit log. Recording takes `&self`: the state sits behind a lock, so the value
+/// can be shared by reference wherever the run goes.
+#[derive(Default)]
+pub struct AuditLog {
+    state: Mutex<State>,
 }
 
-/// Sets up the log for this run from the command line and records `scan.started` for scans and
-/// hooks.
-pub fn start(cli: &Cli) -> Result<()> {
-    let (component, source) = describe(&cli.command);
-    with_state(|state| {
-        state.path = cli.common.audit_log.clone();
-        state.from_flag = state.path.is_some();
-        state.component = component.to_string();
-        state.source = source.clone();
-        state.started = Some(Instant::now());
-    });
-    let Some(source) = source else {
-        return Ok(());
-    };
-    let mut metadata = context();
-    metadata.insert("source".into(), json!(source));
-    if let Command::Scan(args) = &cli.command {
-        if let Some(range) = &args.range {
-            metadata.insert("range".into(), json!(scrub(range)));
+impl AuditLog {
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut guard = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    /// The log for this run, from the command line, with `scan.started` recorded for scans
+    /// and hooks.
+    pub fn start(cli: &Cli) -> Result<AuditLog> {
+        let (component, source) = describe(&cli.command);
+        let log = AuditLog {
+            state: Mutex::new(State {
+                path: cli.common.audit_log.clone(),
+                from_flag: cli.common.audit_log.is_some(),
+                component: component.to_string(),
+                source: source.clone(),
+                started: Some(Instant::now()),
+                ..State::default()
+            }),
+        };
+        let Some(source) = source else {
+            return Ok(log);
+        };
+        let mut metadata = context();
+        metadata.insert("source".into(), json!(source));
+        if let Command::Scan(args) = &cli.command {
+            if let Some(range) = &args.range {
+                metadata.insert("range".into(), json!(scrub(range)));
+            }
+            if !args.paths.is_empty() {
+                let paths: Vec<String> =
+                    args.paths.iter().map(|p| p.display().to_string()).collect();
+                metadata.insert("paths".into(), json!(paths));
+            }
         }
-        if !args.paths.is_empty() {
-            let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-            metadata.insert("paths".into(), json!(paths));
+        log.record(
+            Level::Info,
+            "scan.started",
+            "started",
+            Value::Object(metadata),
+        )?;
+        Ok(log)
+    }
+
+    /// The log path from the configuration: used unless `--audit-log` was given. Events
+    /// recorded so far in this run are written to it now.
+    pub fn use_configured_path(&self, path: &Path) -> Result<()> {
+        let pending = self.with_state(|state| {
+            if state.from_flag || state.path.is_some() {
+                return None;
+            }
+            state.path = Some(path.to_path_buf());
+            Some(std::mem::take(&mut state.pending))
+        });
+        for line in pending.unwrap_or_default() {
+            append(path, &line)?;
+        }
+        Ok(())
+    }
+
+    /// The file events go to, if any.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.with_state(|state| state.path.clone())
+    }
+
+    /// Appends one event. `metadata` must hold no secret: counts, ids, paths, fingerprints.
+    pub fn record(&self, level: Level, event: &str, result: &str, metadata: Value) -> Result<()> {
+        let (component, target, broken) =
+            self.with_state(|state| (state.component.clone(), state.path.clone(), state.broken));
+        if broken {
+            return Ok(());
+        }
+        let component = if component.is_empty() {
+            "staunch".to_string()
+        } else {
+            component
+        };
+        let line = format_line(&timestamp(), level, &component, event, result, metadata);
+        match target {
+            Some(path) => {
+                append(&path, &line).inspect_err(|_| self.with_state(|s| s.broken = true))
+            }
+            None => {
+                self.with_state(|state| state.pending.push(line));
+                Ok(())
+            }
         }
     }
-    record(
-        Level::Info,
-        "scan.started",
-        "started",
-        Value::Object(metadata),
-    )
-}
 
-/// The log path from the configuration: used unless `--audit-log` was given. Events recorded
-/// so far in this run are written to it now.
-pub fn use_configured_path(path: &Path) -> Result<()> {
-    let pending = with_state(|state| {
-        if state.from_flag || state.path.is_some() {
-            return None;
-        }
-        state.path = Some(path.to_path_buf());
-        Some(std::mem::take(&mut state.pending))
-    });
-    for line in pending.unwrap_or_default() {
-        append(path, &line)?;
-    }
-    Ok(())
-}
-
-/// The file events go to, if any.
-pub fn path() -> Option<PathBuf> {
-    with_state(|state| state.path.clone())
-}
-
-/// Appends one event. `metadata` must hold no secret: counts, ids, paths, fingerprints.
-pub fn record(level: Level, event: &str, result: &str, metadata: Value) -> Result<()> {
-    let (component, target, broken) =
-        with_state(|state| (state.component.clone(), state.path.clone(), state.broken));
-    if broken {
-        return Ok(());
-    }
-    let component = if component.is_empty() {
-        "staunch".to_string()
-    } else {
-        component
-    };
-    let line = format_line(&timestamp(), level, &component, event, result, metadata);
-    match target {
-        Some(path) => append(&path, &line).inspect_err(|_| with_state(|s| s.broken = true)),
-        None => {
-            with_state(|state| state.pending.push(line));
-            Ok(())
-        }
-    }
-}
-
-/// `scan.finished`: the counts, the verdict and where each finding is, by rule id, path, line,
-/// commit and fingerprint.
-pub fn scan_finished(outcome: &Outcome, verdict: Verdict) -> Result<()> {
-    let (source, started) = with_state(|state| {
-        state.scan_finished = true;
-        (state.source.clone(), state.started)
-    });
-    let listed: Vec<Value> = outcome
-        .findings
-        .iter()
-        .take(MAX_LISTED_FINDINGS)
-        .map(|f| {
-            json!({
-                "rule_id": f.rule_id,
-                "path": f.path,
-                "line": f.line,
-                "commit": f.commit,
-                "fingerprint": f.fingerprint,
-            })
-        })
-        .collect();
-    let mut rules: std::collections::BTreeMap<&str, u64> = Default::default();
-    for finding in &outcome.findings {
-        *rules.entry(finding.rule_id.as_str()).or_default() += 1;
-    }
-    let stats = &outcome.stats;
-    let mut metadata = context();
-    metadata.insert("source".into(), json!(source));
-    metadata.insert("blocked".into(), json!(verdict == Verdict::Blocked));
-    metadata.insert("findings".into(), json!(outcome.findings.len()));
-    metadata.insert("rules".into(), json!(rules));
-    metadata.insert("files".into(), json!(stats.files));
-    metadata.insert("bytes".into(), json!(stats.bytes));
-    metadata.insert("skipped".into(), json!(stats.skipped));
-    metadata.insert("errors".into(), json!(outcome.errors.len()));
-    metadata.insert("allowed".into(), json!(stats.allowed));
-    metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
-    metadata.insert("locations".into(), json!(listed));
-    if stats.archives > 0 || !outcome.not_scanned.is_empty() {
-        metadata.insert("archives".into(), json!(stats.archives));
-        metadata.insert("archive_entries".into(), json!(stats.archive_entries));
-        metadata.insert(
-            "archive_entries_skipped".into(),
-            json!(stats.archive_entries_skipped),
-        );
-        metadata.insert(
-            "archive_entries_encrypted".into(),
-            json!(stats.archive_entries_encrypted),
-        );
-        // What was not scanned, by path and reason; a reader's message is scrubbed like any
-        // other error text.
-        let not_scanned: Vec<Value> = outcome
-            .not_scanned
+    /// `scan.finished`: the counts, the verdict and where each finding is, by rule id, path, line,
+    /// commit and fingerprint.
+    pub fn scan_finished(&self, outcome: &Outcome, verdict: Verdict) -> Result<()> {
+        let (source, started) = self.with_state(|state| {
+            state.scan_finished = true;
+            (state.source.clone(), state.started)
+        });
+        let listed: Vec<Value> = outcome
+            .findings
             .iter()
             .take(MAX_LISTED_FINDINGS)
-            .map(|entry| {
+            .map(|f| {
                 json!({
-                    "path": entry.path,
-                    "reason": scrub(&entry.reason.to_string()),
+                    "rule_id": f.rule_id,
+                    "path": f.path,
+                    "line": f.line,
+                    "commit": f.commit,
+                    "fingerprint": f.fingerprint,
                 })
             })
             .collect();
-        metadata.insert("not_scanned".into(), json!(not_scanned));
-        if outcome.not_scanned.len() > MAX_LISTED_FINDINGS {
-            metadata.insert("not_scanned_truncated".into(), json!(true));
+        let mut rules: std::collections::BTreeMap<&str, u64> = Default::default();
+        for finding in &outcome.findings {
+            *rules.entry(finding.rule_id.as_str()).or_default() += 1;
         }
+        let stats = &outcome.stats;
+        let mut metadata = context();
+        metadata.insert("source".into(), json!(source));
+        metadata.insert("blocked".into(), json!(verdict == Verdict::Blocked));
+        metadata.insert("findings".into(), json!(outcome.findings.len()));
+        metadata.insert("rules".into(), json!(rules));
+        metadata.insert("files".into(), json!(stats.files));
+        metadata.insert("bytes".into(), json!(stats.bytes));
+        metadata.insert("skipped".into(), json!(stats.skipped));
+        metadata.insert("errors".into(), json!(outcome.errors.len()));
+        metadata.insert("allowed".into(), json!(stats.allowed));
+        metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
+        metadata.insert("locations".into(), json!(listed));
+        if stats.archives > 0 || !outcome.not_scanned.is_empty() {
+            metadata.insert("archives".into(), json!(stats.archives));
+            metadata.insert("archive_entries".into(), json!(stats.archive_entries));
+            metadata.insert(
+                "archive_entries_skipped".into(),
+                json!(stats.archive_entries_skipped),
+            );
+            metadata.insert(
+                "archive_entries_encrypted".into(),
+                json!(stats.archive_entries_encrypted),
+            );
+            // What was not scanned, by path and reason; a reader's message is scrubbed like any
+            // other error text.
+            let not_scanned: Vec<Value> = outcome
+                .not_scanned
+                .iter()
+                .take(MAX_LISTED_FINDINGS)
+                .map(|entry| {
+                    json!({
+                        "path": entry.path,
+                        "reason": scrub(&entry.reason.to_string()),
+                    })
+                })
+                .collect();
+            metadata.insert("not_scanned".into(), json!(not_scanned));
+            if outcome.not_scanned.len() > MAX_LISTED_FINDINGS {
+                metadata.insert("not_scanned_truncated".into(), json!(true));
+            }
+        }
+        if outcome.findings.len() > MAX_LISTED_FINDINGS {
+            metadata.insert("locations_truncated".into(), json!(true));
+        }
+        let (level, result) = verdict_result(verdict);
+        self.record(level, "scan.finished", result, Value::Object(metadata))
     }
-    if outcome.findings.len() > MAX_LISTED_FINDINGS {
-        metadata.insert("locations_truncated".into(), json!(true));
-    }
-    let (level, result) = verdict_result(verdict);
-    record(level, "scan.finished", result, Value::Object(metadata))
-}
 
-/// Ends the run's record: an `error` event when it failed, and `scan.finished` (without
-/// counts) for a scan that ended without reporting any. An audit write failure met here is
-/// printed, since the run's own error, if any, is the one to return.
-pub fn run_finished(result: Result<Verdict>) -> Result<Verdict> {
-    let (scanning, started, source) = with_state(|state| {
-        (
-            state.source.is_some() && !state.scan_finished,
-            state.started,
-            state.source.clone(),
-        )
-    });
-    let written = match &result {
-        Err(err) => {
-            let mut metadata = context();
-            metadata.insert("source".into(), json!(source));
-            metadata.insert("message".into(), json!(scrub(&err.to_string())));
-            metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
-            record(Level::Error, "error", "error", Value::Object(metadata))
+    /// Ends the run's record: an `error` event when it failed, and `scan.finished` (without
+    /// counts) for a scan that ended without reporting any. An audit write failure met here is
+    /// printed, since the run's own error, if any, is the one to return.
+    pub fn run_finished(&self, result: Result<Verdict>) -> Result<Verdict> {
+        let (scanning, started, source) = self.with_state(|state| {
+            (
+                state.source.is_some() && !state.scan_finished,
+                state.started,
+                state.source.clone(),
+            )
+        });
+        let written = match &result {
+            Err(err) => {
+                let mut metadata = context();
+                metadata.insert("source".into(), json!(source));
+                metadata.insert("message".into(), json!(scrub(&err.to_string())));
+                metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
+                self.record(Level::Error, "error", "error", Value::Object(metadata))
+            }
+            Ok(verdict) if scanning => {
+                let mut metadata = context();
+                metadata.insert("source".into(), json!(source));
+                metadata.insert("blocked".into(), json!(*verdict == Verdict::Blocked));
+                metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
+                let (level, outcome) = verdict_result(*verdict);
+                self.record(level, "scan.finished", outcome, Value::Object(metadata))
+            }
+            Ok(_) => Ok(()),
+        };
+        match (result, written) {
+            (Ok(_), Err(audit)) => Err(audit),
+            (Err(err), Err(audit)) => {
+                eprintln!("staunch: error: {audit}");
+                Err(err)
+            }
+            (result, Ok(())) => result,
         }
-        Ok(verdict) if scanning => {
-            let mut metadata = context();
-            metadata.insert("source".into(), json!(source));
-            metadata.insert("blocked".into(), json!(*verdict == Verdict::Blocked));
-            metadata.insert("duration_ms".into(), json!(elapsed_ms(started)));
-            let (level, outcome) = verdict_result(*verdict);
-            record(level, "scan.finished", outcome, Value::Object(metadata))
-        }
-        Ok(_) => Ok(()),
-    };
-    match (result, written) {
-        (Ok(_), Err(audit)) => Err(audit),
-        (Err(err), Err(audit)) => {
-            eprintln!("staunch: error: {audit}");
-            Err(err)
-        }
-        (result, Ok(())) => result,
     }
 }
 

@@ -215,6 +215,17 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// A secret as a reader is shown it: whole when `whole` (asked for with `--show-secrets`, or no
+/// secret at all, such as a private address), else redacted. Reports and the agent guard both
+/// show secrets through here.
+pub fn shown(secret: &[u8], whole: bool) -> String {
+    if whole {
+        String::from_utf8_lossy(secret).into_owned()
+    } else {
+        redact(secret)
+    }
+}
+
 /// The secret cut down to a prefix that lets a person recognise it without being able to use
 /// it: the first 4 characters of long secrets, fewer of short ones.
 pub fn redact(secret: &[u8]) -> String {
@@ -431,6 +442,12 @@ mod tests {
         assert_eq!(redact(b"AKIAABCDEFGHIJKLMNOP"), "AKIA****");
         assert_eq!(redact(b"hunter22"), "hu****");
         assert_eq!(redact(b"abc"), "****");
+    }
+
+    #[test]
+    fn shown_is_whole_only_when_asked() {
+        assert_eq!(shown(b"AKIAABCDEFGHIJKLMNOP", false), "AKIA****");
+        assert_eq!(shown(b"10.0.0.1", true), "10.0.0.1");
     }
 
     #[test]

@@ -7,14 +7,15 @@ use crate::cli::{ColorChoice, Common};
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
 use crate::report::{self, Format, ReportOptions};
+use crate::session::Session;
 use crate::Verdict;
 
 /// Writes the report and the per-file errors, turns the outcome into a verdict and records
 /// it in the audit log.
-pub fn finish(common: &Common, outcome: &Outcome) -> Result<Verdict> {
-    write_report(common, outcome)?;
+pub fn finish(session: &Session, outcome: &Outcome) -> Result<Verdict> {
+    write_report(&session.common, outcome)?;
     let verdict = verdict(outcome);
-    crate::audit::scan_finished(outcome, verdict)?;
+    session.audit.scan_finished(outcome, verdict)?;
     Ok(verdict)
 }
 

@@ -1,50 +1,68 @@
-//! What a run needs, resolved once from the command line and the configuration files: the
-//! matcher with its options, built from the configuration that applies to what is scanned (the
-//! work tree's, a range's base commit's, the server's). Hooks and commands start here; nothing
-//! here reads what they do.
+//! What a run needs, resolved from the command line and the configuration files: the session
+//! (the shared options and the run's audit log), and from it a scanner, the matcher with its
+//! options and the limits of the scan, built from the configuration that applies to what is
+//! scanned (the work tree's, a range's base commit's, the server's). Hooks and commands start
+//! here; nothing here reads what they do.
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Common;
+use crate::audit::AuditLog;
+use crate::cli::{Cli, Common};
 use crate::config::baseline::{Baseline, IGNORE_FILE};
 use crate::config::{ConfigReader, DiskReader, Settings};
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
 use crate::matcher::{Matcher, ScanOptions};
 use crate::rules::Rule;
+use crate::scan::{Limits, Scanner, DEFAULT_MAX_FILE_SIZE};
 
-/// Files over this size are skipped and counted unless configured otherwise.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// One run as the command line gives it: the options every command shares and the audit log
+/// that records it. Commands and hooks receive it and build from it the matcher for the
+/// configuration that applies to what they scan.
+pub struct Session {
+    pub common: Common,
+    pub audit: AuditLog,
+}
+
+impl Session {
+    /// The session for a parsed command line; `scan.started` is recorded for scans and hooks.
+    pub fn start(cli: &Cli) -> Result<Session> {
+        Ok(Session {
+            common: cli.common.clone(),
+            audit: AuditLog::start(cli)?,
+        })
+    }
+}
 
 /// Builds the matcher from the configuration found for the current directory: `--config`, or
 /// `.staunch.toml` at the repository root (the current directory outside a repository).
-pub fn build_matcher(common: &Common) -> Result<Matcher> {
-    matcher_for_cwd(common, true, false)
+pub fn build_scanner(session: &Session) -> Result<Scanner> {
+    scanner_for_cwd(session, true, false)
 }
 
 /// For `hook pre-receive`: the server's own configuration, where every line scanned is one the
 /// push adds, so (as in a range scan) an inline marker on it is the change allowing itself and
 /// is reported unless `[policy] honour_inline_allows_in_range` says otherwise.
-pub fn build_matcher_for_pushed(common: &Common) -> Result<Matcher> {
-    matcher_for_cwd(common, true, true)
+pub fn build_scanner_for_pushed(session: &Session) -> Result<Scanner> {
+    scanner_for_cwd(session, true, true)
 }
 
 /// `use_baseline` is false only for the baseline commands, which must see every finding;
 /// `lines_untrusted` is true where every scanned line is the incoming change's.
-pub fn matcher_for_cwd(
-    common: &Common,
+pub fn scanner_for_cwd(
+    session: &Session,
     use_baseline: bool,
     lines_untrusted: bool,
-) -> Result<Matcher> {
+) -> Result<Scanner> {
     let root = GitRepo::discover(Path::new("."))
         .ok()
         .and_then(|repo| repo.work_dir())
         .unwrap_or_else(|| PathBuf::from("."));
     let settings = crate::config::load(
         &DiskReader,
-        common.config.as_deref(),
+        session.common.config.as_deref(),
         &root,
-        &common.rule_packs,
+        &session.common.rule_packs,
     )?;
     let sources = AllowSources {
         settings: &DiskReader,
@@ -53,7 +71,7 @@ pub fn matcher_for_cwd(
         range: lines_untrusted,
         baseline_required: true,
     };
-    matcher_from_settings(common, settings, &sources, use_baseline)
+    scanner_from_settings(session, settings, &sources, use_baseline)
 }
 
 /// Reads configuration from a commit's tree, so a pull request cannot switch off its own scan.
@@ -102,24 +120,29 @@ struct AllowSources<'a> {
 /// `--config FILE` or `--baseline FILE` is the CI script's choice and is read from disk.
 /// With no base (an all-zero base whose branch shares no history with any other ref), nothing
 /// is trusted: the built-in defaults, as for the agent hook before the first commit.
-pub fn build_matcher_for_range(
-    common: &Common,
+pub fn build_scanner_for_range(
+    session: &Session,
     repo: &GitRepo,
     base: Option<gix::ObjectId>,
-) -> Result<Matcher> {
+) -> Result<Scanner> {
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
     let at_base = base.map(|commit| CommitReader { repo, commit });
     let at_base: &dyn ConfigReader = match &at_base {
         Some(reader) => reader,
         None => &NoFiles,
     };
-    let (settings, from): (_, &dyn ConfigReader) = match &common.config {
+    let (settings, from): (_, &dyn ConfigReader) = match &session.common.config {
         Some(explicit) => (
-            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
+            crate::config::load(
+                &DiskReader,
+                Some(explicit),
+                &root,
+                &session.common.rule_packs,
+            )?,
             &DiskReader,
         ),
         None => (
-            crate::config::load(at_base, None, Path::new(""), &common.rule_packs)?,
+            crate::config::load(at_base, None, Path::new(""), &session.common.rule_packs)?,
             at_base,
         ),
     };
@@ -130,7 +153,7 @@ pub fn build_matcher_for_range(
         range: true,
         baseline_required: true,
     };
-    matcher_from_settings(common, settings, &sources, true)
+    scanner_from_settings(session, settings, &sources, true)
 }
 
 /// Reads nothing: where there is no trusted state, a configuration reads as the defaults.
@@ -149,11 +172,11 @@ impl ConfigReader for NoFiles {
 /// settings file's choice and are read from disk; `.gitleaksignore`, which no flag names, from
 /// HEAD all the same. Inline allow markers are left to the caller (returned, and switched off in
 /// the matcher): a marker counts only on a line HEAD already has.
-pub fn build_matcher_from_head(
-    common: &Common,
+pub fn build_scanner_from_head(
+    session: &Session,
     repo: Option<&GitRepo>,
     head: Option<gix::ObjectId>,
-) -> Result<(Matcher, Vec<String>)> {
+) -> Result<(Scanner, Vec<String>)> {
     let root = repo
         .and_then(GitRepo::work_dir)
         .unwrap_or_else(|| PathBuf::from("."));
@@ -164,15 +187,20 @@ pub fn build_matcher_from_head(
         Some(reader) => reader,
         None => &NoFiles,
     };
-    let (settings, from): (_, &dyn ConfigReader) = match &common.config {
+    let (settings, from): (_, &dyn ConfigReader) = match &session.common.config {
         // The settings file's choice, with what it names; `.gitleaksignore` is named by nobody.
         Some(explicit) => (
-            crate::config::load(&DiskReader, Some(explicit), &root, &common.rule_packs)?,
+            crate::config::load(
+                &DiskReader,
+                Some(explicit),
+                &root,
+                &session.common.rule_packs,
+            )?,
             &DiskReader,
         ),
         None => {
             let mut settings =
-                crate::config::load(in_head, None, Path::new(""), &common.rule_packs)?;
+                crate::config::load(in_head, None, Path::new(""), &session.common.rule_packs)?;
             // Named relative to the tree's root; the log itself is written in the work tree.
             settings.audit_log = settings.audit_log.map(|p| root.join(p));
             (settings, in_head)
@@ -185,33 +213,34 @@ pub fn build_matcher_from_head(
         range: false,
         baseline_required: false,
     };
-    let (rules, mut options) = scan_options(common, settings, &sources, true)?;
+    let (rules, mut options, limits) = scan_options(session, settings, &sources, true)?;
     let markers = std::mem::take(&mut options.allow_markers);
-    Ok((
-        Matcher::new(rules, options).on_warning(|w| eprintln!("{w}")),
-        markers,
-    ))
+    let matcher = Matcher::new(rules, options).on_warning(|w| eprintln!("{w}"));
+    Ok((Scanner { matcher, limits }, markers))
 }
 
 /// `use_baseline` is false only for the baseline commands, which must see every finding.
-fn matcher_from_settings(
-    common: &Common,
+fn scanner_from_settings(
+    session: &Session,
     settings: Settings,
     sources: &AllowSources<'_>,
     use_baseline: bool,
-) -> Result<Matcher> {
-    let (rules, options) = scan_options(common, settings, sources, use_baseline)?;
-    Ok(Matcher::new(rules, options).on_warning(|w| eprintln!("{w}")))
+) -> Result<Scanner> {
+    let (rules, options, limits) = scan_options(session, settings, sources, use_baseline)?;
+    let matcher = Matcher::new(rules, options).on_warning(|w| eprintln!("{w}"));
+    Ok(Scanner { matcher, limits })
 }
 
-/// The rules and scan options a configuration gives, with the allow files read from `sources`.
+/// The rules, scan options and limits a configuration gives, with the allow files read from
+/// `sources`.
 fn scan_options(
-    common: &Common,
+    session: &Session,
     settings: Settings,
     sources: &AllowSources<'_>,
     use_baseline: bool,
-) -> Result<(Vec<Rule>, ScanOptions)> {
+) -> Result<(Vec<Rule>, ScanOptions, Limits)> {
     let mut options = ScanOptions::default();
+    let mut limits = Limits::default();
     if let Some(depth) = settings.decode_depth {
         options.decode_depth = depth;
     }
@@ -223,27 +252,28 @@ fn scan_options(
         options.max_findings_per_file = max.max(1);
     }
     if let Some(max) = settings.max_findings {
-        options.max_findings = max.max(1);
+        limits.max_findings = max.max(1);
     }
     options.allow = settings.allow;
     if !settings.foreign_allow_markers {
         options.allow_markers = vec!["staunch:allow".into()];
     }
     options.trust_inline_markers = !sources.range || settings.honour_inline_allows_in_range;
-    options.fail_on_unscannable = settings.fail_on_unscannable;
+    limits.fail_on_unscannable = settings.fail_on_unscannable;
     if let Some(block) = settings.block {
         options.block = block;
     }
-    options.max_file_size = common
+    limits.max_file_size = session
+        .common
         .max_file_size
         .or(settings.max_file_size)
         .unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    options.archive = settings.archive.apply(options.archive);
-    if let Some(depth) = common.archive_depth {
-        options.archive.depth = depth;
+    limits.archive = settings.archive.apply(limits.archive);
+    if let Some(depth) = session.common.archive_depth {
+        limits.archive.depth = depth;
     }
     if let Some(path) = &settings.audit_log {
-        crate::audit::use_configured_path(path)?;
+        session.audit.use_configured_path(path)?;
     }
     if !use_baseline {
         // The baseline commands read no baseline, but `create` says whether the configuration
@@ -253,9 +283,9 @@ fn scan_options(
             .as_ref()
             .map(|path| path.display().to_string())
             .unwrap_or_default();
-        return Ok((settings.rules, options));
+        return Ok((settings.rules, options, limits));
     }
-    if let Some(path) = &common.baseline {
+    if let Some(path) = &session.common.baseline {
         let source = path.display().to_string();
         load_baseline(&mut options, Baseline::read(path)?, source);
     } else if let Some(path) = &settings.baseline {
@@ -284,7 +314,7 @@ fn scan_options(
             crate::config::baseline::parse_gitleaksignore(&String::from_utf8_lossy(&data));
         options.ignore_source = sources.repository.describe(&ignore);
     }
-    Ok((settings.rules, options))
+    Ok((settings.rules, options, limits))
 }
 
 /// Loads a baseline's fingerprints into the options; one of the old scheme still works, by

@@ -9,26 +9,26 @@ use crate::config::DiskReader;
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
 use crate::git::GitRepo;
-use crate::matcher::Matcher;
+
 use crate::scan::{
     self,
     git::{scan_history, scan_tracked},
+    Scanner,
 };
-use crate::session::matcher_for_cwd;
+use crate::session::{scanner_for_cwd, Session};
 use crate::Verdict;
 
 /// The findings a baseline records: what the index tracks in a repository (or the whole
 /// history with `all`), else the files under `roots`. Refuses an incomplete scan: a baseline
 /// missing a finding would make it block later for no change.
-fn scan_for_baseline(matcher: &Matcher, roots: &[PathBuf], all: bool) -> Result<Outcome> {
-    let max = matcher.options().max_file_size;
+fn scan_for_baseline(scanner: &Scanner, roots: &[PathBuf], all: bool) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))
         .ok()
         .filter(|repo| repo.work_dir().is_some());
     let outcome = match repo {
-        _ if all => scan_history(matcher, max)?,
-        Some(repo) => scan_tracked(matcher, &repo, roots, max)?,
-        None => scan::scan_paths(matcher, roots, max),
+        _ if all => scan_history(scanner)?,
+        Some(repo) => scan_tracked(scanner, &repo, roots)?,
+        None => scan::scan_paths(scanner, roots),
     };
     for err in &outcome.errors {
         eprintln!(
@@ -56,9 +56,9 @@ fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
 }
 
-pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result<Verdict> {
-    let matcher = matcher_for_cwd(common, false, false)?;
-    let max = matcher.options().max_file_size;
+pub(crate) fn run_baseline(session: &Session, command: &BaselineCommand) -> Result<Verdict> {
+    let common = &session.common;
+    let scanner = scanner_for_cwd(session, false, false)?;
     let roots = |paths: &[PathBuf]| {
         if paths.is_empty() {
             vec![PathBuf::from(".")]
@@ -68,7 +68,7 @@ pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result
     };
     match command {
         BaselineCommand::Create { paths, all } => {
-            let outcome = scan_for_baseline(&matcher, &roots(paths), *all)?;
+            let outcome = scan_for_baseline(&scanner, &roots(paths), *all)?;
             let baseline = Baseline::from_findings(&outcome.findings);
             let path = common
                 .output
@@ -80,10 +80,10 @@ pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result
                 crate::text::inert(&path.display().to_string()),
                 baseline.findings.len()
             );
-            say_how_to_use_baseline(common, &path, &matcher.options().baseline_source)?;
+            say_how_to_use_baseline(common, &path, &scanner.matcher.options().baseline_source)?;
             Ok(Verdict::Clean)
         }
-        BaselineCommand::Add { fingerprints } => baseline_add(common, &matcher, fingerprints),
+        BaselineCommand::Add { fingerprints } => baseline_add(common, &scanner, fingerprints),
         BaselineCommand::Migrate { paths, all } => {
             let path = common
                 .baseline
@@ -95,7 +95,7 @@ pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result
                 eprintln!("staunch: baseline {shown} already uses the current fingerprint scheme");
                 return Ok(Verdict::Clean);
             }
-            let outcome = scan_for_baseline(&matcher, &roots(paths), *all)?;
+            let outcome = scan_for_baseline(&scanner, &roots(paths), *all)?;
             let (new, stale) = old.migrate(&outcome.findings);
             for entry in &stale {
                 eprintln!(
@@ -121,7 +121,7 @@ pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(BASELINE_FILE));
             let baseline = Baseline::read(&path)?;
-            let outcome = scan::scan_paths(&matcher, &roots(paths), max);
+            let outcome = scan::scan_paths(&scanner, &roots(paths));
             let current: std::collections::HashSet<String> = outcome
                 .findings
                 .iter()
@@ -161,7 +161,7 @@ pub(crate) fn run_baseline(common: &Common, command: &BaselineCommand) -> Result
 /// finding of a fresh scan (what the index tracks, which holds what a blocked commit staged;
 /// then, for any not found, the whole history, where a blocked push's commits are), and that
 /// finding is recorded as `baseline create` records one.
-fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> Result<Verdict> {
+fn baseline_add(common: &Common, scanner: &Scanner, fingerprints: &[String]) -> Result<Verdict> {
     for fp in fingerprints {
         if fp.len() != 32 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::Usage(format!(
@@ -201,7 +201,7 @@ fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> 
         found.extend(every.filter(|f| wanted.contains(&f.fingerprint)));
     };
     matched(
-        scan_for_baseline(matcher, std::slice::from_ref(&root), false)?,
+        scan_for_baseline(scanner, std::slice::from_ref(&root), false)?,
         &mut found,
     );
     let missing = |found: &[crate::finding::Finding]| {
@@ -212,7 +212,7 @@ fn baseline_add(common: &Common, matcher: &Matcher, fingerprints: &[String]) -> 
             .collect::<Vec<String>>()
     };
     if !missing(&found).is_empty() && repo.is_some() {
-        matched(scan_for_baseline(matcher, &[], true)?, &mut found);
+        matched(scan_for_baseline(scanner, &[], true)?, &mut found);
     }
     let missing = missing(&found);
     if !missing.is_empty() {

@@ -3,25 +3,33 @@
 
 use std::io::Write;
 
-use crate::cli::Common;
 use crate::error::Result;
-use crate::session::build_matcher;
+use crate::session::{build_scanner, Session};
 use crate::Verdict;
 
-pub(crate) fn config_check(common: &Common) -> Result<Verdict> {
-    let matcher = build_matcher(common)?;
+pub(crate) fn config_check(session: &Session) -> Result<Verdict> {
+    let scanner = build_scanner(session)?;
+    let (matcher, limits) = (&scanner.matcher, &scanner.limits);
     let o = matcher.options();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "config: valid");
     let _ = writeln!(out, "rules: {}", matcher.rules().len());
-    let _ = writeln!(out, "max_file_size: {}", o.max_file_size);
-    let _ = writeln!(out, "fail_on_unscannable: {}", o.fail_on_unscannable);
+    let _ = writeln!(out, "max_file_size: {}", limits.max_file_size);
+    let _ = writeln!(out, "fail_on_unscannable: {}", limits.fail_on_unscannable);
     let _ = writeln!(out, "decode_depth: {}", o.decode_depth);
     let _ = writeln!(out, "min_base64_length: {}", o.min_base64_length);
-    let _ = writeln!(out, "archive_depth: {}", o.archive.depth);
-    let _ = writeln!(out, "archive_max_entry_size: {}", o.archive.max_entry_size);
-    let _ = writeln!(out, "archive_max_expanded_size: {}", o.archive.max_expanded);
-    let _ = writeln!(out, "archive_max_entries: {}", o.archive.max_entries);
+    let _ = writeln!(out, "archive_depth: {}", limits.archive.depth);
+    let _ = writeln!(
+        out,
+        "archive_max_entry_size: {}",
+        limits.archive.max_entry_size
+    );
+    let _ = writeln!(
+        out,
+        "archive_max_expanded_size: {}",
+        limits.archive.max_expanded
+    );
+    let _ = writeln!(out, "archive_max_entries: {}", limits.archive.max_entries);
     let _ = writeln!(out, "internal_domains: {:?}", o.internal_domains);
     let _ = writeln!(
         out,

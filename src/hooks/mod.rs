@@ -8,13 +8,12 @@ mod ref_updates;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
 use crate::finish::finish;
 use crate::git::GitRepo;
 use crate::scan::git::{scan_commits, scan_named_files, scan_staged};
-use crate::session::build_matcher;
+use crate::session::{build_scanner, Session};
 use crate::Verdict;
 use ref_updates::is_zero_id;
 
@@ -39,16 +38,15 @@ fn blocked_on_error(err: Error, what: &str) -> Error {
     }
 }
 
-pub fn pre_commit(common: &Common, files: &[PathBuf]) -> Result<Verdict> {
+pub fn pre_commit(session: &Session, files: &[PathBuf]) -> Result<Verdict> {
     let run = || -> Result<(Verdict, Outcome)> {
-        let matcher = build_matcher(common)?;
-        let max = matcher.options().max_file_size;
+        let scanner = build_scanner(session)?;
         let outcome = if files.is_empty() {
-            scan_staged(&matcher, max)?
+            scan_staged(&scanner)?
         } else {
-            scan_named_files(&matcher, files, max)?
+            scan_named_files(&scanner, files)?
         };
-        Ok((finish(common, &outcome)?, outcome))
+        Ok((finish(session, &outcome)?, outcome))
     };
     let (verdict, outcome) = run().map_err(|e| blocked_on_error(e, "commit"))?;
     if verdict == Verdict::Failed {
@@ -197,9 +195,9 @@ pub fn parse_push_lines(input: &str) -> Result<Vec<PushedRef>> {
         .collect())
 }
 
-pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
+pub fn pre_push(session: &Session, remote: Option<&str>) -> Result<Verdict> {
     let run = || -> Result<(Verdict, Outcome)> {
-        let matcher = build_matcher(common)?;
+        let scanner = build_scanner(session)?;
         let repo = GitRepo::discover(Path::new("."))?;
         // Under the pre-commit framework the range comes from the environment instead.
         let from_env = (
@@ -231,7 +229,7 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
                 .map_err(|e| Error::io("<stdin>", e))?;
             push_commits(&repo, &parse_push_lines(&input)?)?
         };
-        let outcome = scan_commits(&matcher, &repo, &commits, &tips)?;
+        let outcome = scan_commits(&scanner, &repo, &commits, &tips)?;
         eprintln!(
             "staunch: push{}: {} new commit(s) scanned",
             remote
@@ -239,7 +237,7 @@ pub fn pre_push(common: &Common, remote: Option<&str>) -> Result<Verdict> {
                 .unwrap_or_default(),
             commits.len()
         );
-        Ok((finish(common, &outcome)?, outcome))
+        Ok((finish(session, &outcome)?, outcome))
     };
     let (verdict, outcome) = run().map_err(|e| blocked_on_error(e, "push"))?;
     if verdict == Verdict::Failed {

@@ -16,12 +16,11 @@ use std::io::Read;
 use std::path::Path;
 
 use super::ref_updates::is_zero_id;
-use crate::cli::Common;
 use crate::error::{Error, Result};
 use crate::finish::finish;
 use crate::git::GitRepo;
 use crate::scan::git::scan_commits;
-use crate::session::build_matcher_for_pushed;
+use crate::session::{build_scanner_for_pushed, Session};
 use crate::Verdict;
 
 /// One line of pre-receive input.
@@ -85,18 +84,19 @@ pub fn received_commits(
     Ok((repo.commits_between(&tips, &hidden)?, new_objects))
 }
 
-pub fn run(common: &Common) -> Result<Verdict> {
+pub fn run(session: &Session) -> Result<Verdict> {
+    let _common = &session.common;
     let scan = || -> Result<Verdict> {
         let mut input = String::new();
         std::io::stdin()
             .read_to_string(&mut input)
             .map_err(|e| Error::io("<stdin>", e))?;
         let updates = parse_lines(&input)?;
-        let matcher = build_matcher_for_pushed(common)?;
+        let scanner = build_scanner_for_pushed(session)?;
         let repo = GitRepo::discover_receiving(Path::new("."))?;
         let (commits, tips) = received_commits(&repo, &updates)?;
-        let outcome = scan_commits(&matcher, &repo, &commits, &tips)?;
-        finish(common, &outcome)
+        let outcome = scan_commits(&scanner, &repo, &commits, &tips)?;
+        finish(session, &outcome)
     };
     let verdict = scan().map_err(|e| Error::FailedClosed {
         message: "push rejected: staunch could not finish its scan".into(),

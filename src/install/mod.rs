@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::audit::{self, Level};
-use crate::cli::{Common, HookKind, InstallArgs};
+use crate::audit::Level;
+use crate::cli::{HookKind, InstallArgs};
 use crate::error::{Error, Result};
 use crate::git::GitRepo;
+use crate::session::Session;
 use crate::Verdict;
 
 mod claude_settings;
@@ -46,7 +47,8 @@ pub const CHAINED_SUFFIX: &str = ".staunch-chained";
 const BIN_LINE: &str = "staunch_bin=${STAUNCH_BIN:-}";
 const AUDIT_LINE: &str = "audit_log=${STAUNCH_AUDIT_LOG:-}";
 
-pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
+pub fn install(session: &Session, args: &InstallArgs) -> Result<Verdict> {
+    let common = &session.common;
     if args.claude_code {
         return claude_settings::install(common, args);
     }
@@ -121,7 +123,7 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
                 "installed"
             }
         };
-        audit::record(
+        session.audit.record(
             Level::Info,
             "hook.installed",
             action,
@@ -141,7 +143,8 @@ pub fn install(common: &Common, args: &InstallArgs) -> Result<Verdict> {
     Ok(Verdict::Clean)
 }
 
-pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
+pub fn uninstall(session: &Session, args: &InstallArgs) -> Result<Verdict> {
+    let common = &session.common;
     if args.claude_code {
         return claude_settings::uninstall(common, args);
     }
@@ -192,7 +195,7 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
                 path.display()
             ),
         }
-        audit::record(
+        session.audit.record(
             Level::Info,
             "hook.removed",
             if ours { "removed" } else { "restored" },
@@ -217,7 +220,7 @@ pub fn uninstall(common: &Common, args: &InstallArgs) -> Result<Verdict> {
 
 /// `STAUNCH_SKIP=1` before a client-side git hook: skip this one run, loudly, and record it.
 /// The server-side and agent hooks do not honour it.
-pub fn skip_requested(kind: &HookKind) -> Result<bool> {
+pub fn skip_requested(session: &Session, kind: &HookKind) -> Result<bool> {
     let hook = match kind {
         HookKind::PreCommit { .. } => "pre-commit",
         HookKind::PrePush { .. } => "pre-push",
@@ -237,13 +240,13 @@ pub fn skip_requested(kind: &HookKind) -> Result<bool> {
     }
     eprintln!(
         "staunch: warning: {hook} scan SKIPPED (STAUNCH_SKIP is set); nothing was checked{}",
-        if audit::path().is_some() {
+        if session.audit.path().is_some() {
             "; recorded in the audit log"
         } else {
             ""
         }
     );
-    audit::record(
+    session.audit.record(
         Level::Warn,
         "scan.skipped",
         "skipped",

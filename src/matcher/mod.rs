@@ -56,21 +56,10 @@ pub struct ScanOptions {
     pub ignore_source: String,
     /// Severities whose findings block; the others are warnings.
     pub block: Vec<crate::rules::Severity>,
-    /// Files and blobs over this size are skipped without being read (in change scans, a
-    /// changed blob's added lines are still scanned up to 10 times this).
-    pub max_file_size: u64,
     /// The most findings one fragment reports. A file crafted to match millions of times (or a
     /// rule pack whose regex matches everything) would otherwise grow memory with its matches;
     /// over the cap, blocking findings are kept first and the rest are counted as dropped.
     pub max_findings_per_file: usize,
-    /// The most findings one run reports, read by the scan driver (`scan`), which holds at
-    /// most this many at once.
-    pub max_findings: usize,
-    /// Whether content a change scan cannot scan fails the run (`[policy]
-    /// fail_on_unscannable`), or is named and counted as skipped.
-    pub fail_on_unscannable: bool,
-    /// How far archives are opened.
-    pub archive: crate::source::archive::Limits,
 }
 
 impl Default for ScanOptions {
@@ -93,11 +82,7 @@ impl Default for ScanOptions {
             baseline_source: String::new(),
             ignored_locations: Default::default(),
             ignore_source: String::new(),
-            max_file_size: 10 * 1024 * 1024,
             max_findings_per_file: DEFAULT_MAX_FINDINGS_PER_FILE,
-            max_findings: DEFAULT_MAX_FINDINGS,
-            fail_on_unscannable: true,
-            archive: Default::default(),
             block: vec![
                 crate::rules::Severity::High,
                 crate::rules::Severity::Medium,
@@ -106,9 +91,6 @@ impl Default for ScanOptions {
         }
     }
 }
-
-/// The default of [`ScanOptions::max_findings`].
-pub const DEFAULT_MAX_FINDINGS: usize = 100_000;
 
 /// The default of [`ScanOptions::max_findings_per_file`].
 pub const DEFAULT_MAX_FINDINGS_PER_FILE: usize = 1000;

@@ -9,7 +9,7 @@ mod sarif;
 
 use std::io::Write;
 
-use crate::finding::{redact, Finding, Outcome};
+use crate::finding::{Finding, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -35,11 +35,8 @@ pub struct ReportOptions {
 /// A forbidden pattern (a private address, an internal URL) is no secret: it is shown as it is,
 /// so a reader can tell which host it is.
 pub fn shown_secret(finding: &Finding, options: &ReportOptions) -> String {
-    if options.show_secrets || crate::finding::is_forbidden_pattern(finding.category) {
-        String::from_utf8_lossy(&finding.secret).into_owned()
-    } else {
-        redact(&finding.secret)
-    }
+    let whole = options.show_secrets || crate::finding::is_forbidden_pattern(finding.category);
+    crate::finding::shown(&finding.secret, whole)
 }
 
 /// Stands in a document for an array that is streamed (see [`write_streamed`]). Holds NUL,

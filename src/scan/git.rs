@@ -7,31 +7,30 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
 use crate::git::{GitFragments, GitRepo};
-use crate::matcher::Matcher;
 use crate::scan;
+use crate::scan::Scanner;
 
 /// What `scan --staged` and the pre-commit hook scan.
-pub fn scan_staged(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+pub fn scan_staged(scanner: &Scanner) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
-    let staged = repo.staged(max_file_size)?;
-    scan_change(matcher, &repo, staged)
+    let staged = repo.staged(scanner.limits.max_file_size)?;
+    scan_change(scanner, &repo, staged)
 }
 
 /// Scans what a change scan (staged, pushed, received, range) found: its fragments, then each
-/// blob over `max_file_size` on its own, so only one is in memory at a time; then what could
+/// blob over `scanner.limits.max_file_size` on its own, so only one is in memory at a time; then what could
 /// not be scanned at all fails the scan (named, exit 2) or, if `[policy] fail_on_unscannable =
 /// false`, is named on stderr and counted as skipped.
-fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
+fn scan_change(scanner: &Scanner, repo: &GitRepo, found: GitFragments) -> Result<Outcome> {
     let started = crate::scan::run_started();
-    let max_file_size = matcher.options().max_file_size;
-    let mut outcome = scan::scan_fragments(matcher, found.fragments, scan::NotText::Skip);
+    let mut outcome = scan::scan_fragments(scanner, found.fragments, scan::NotText::Skip);
     outcome.stats.skipped += found.skipped;
     let mut unscannable = found.unscannable;
     for large in &found.large {
         let mut part = GitFragments::default();
-        repo.read_large(large, max_file_size, &mut part)?;
+        repo.read_large(large, scanner.limits.max_file_size, &mut part)?;
         outcome.merge(scan::scan_fragments(
-            matcher,
+            scanner,
             part.fragments,
             scan::NotText::Skip,
         ));
@@ -39,7 +38,7 @@ fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result
         unscannable.extend(part.unscannable);
     }
     for err in unscannable {
-        if matcher.options().fail_on_unscannable {
+        if scanner.limits.fail_on_unscannable {
             outcome.stats.errors += 1;
             outcome.errors.push(err);
         } else {
@@ -57,13 +56,9 @@ fn scan_change(matcher: &Matcher, repo: &GitRepo, found: GitFragments) -> Result
 /// The pre-commit framework's view: of the FILEs named, a staged one contributes its added
 /// lines and any other (`pre-commit run --all-files`, `--files X`) its whole content, so
 /// naming a file always scans it.
-pub fn scan_named_files(
-    matcher: &Matcher,
-    files: &[PathBuf],
-    max_file_size: u64,
-) -> Result<Outcome> {
+pub fn scan_named_files(scanner: &Scanner, files: &[PathBuf]) -> Result<Outcome> {
     let repo = GitRepo::discover(Path::new("."))?;
-    let mut staged = repo.staged(max_file_size)?;
+    let mut staged = repo.staged(scanner.limits.max_file_size)?;
     let root = repo.work_dir().unwrap_or_else(|| PathBuf::from("."));
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let relative = |file: &PathBuf| -> String {
@@ -84,9 +79,9 @@ pub fn scan_named_files(
         .collect();
     staged.fragments.retain(|f| named.contains(&f.path));
     staged.large.retain(|large| named.contains(&large.path()));
-    let mut outcome = scan_change(matcher, &repo, staged)?;
+    let mut outcome = scan_change(scanner, &repo, staged)?;
     if !unstaged.is_empty() {
-        outcome.merge(scan::scan_paths(matcher, &unstaged, max_file_size));
+        outcome.merge(scan::scan_paths(scanner, &unstaged));
     }
     Ok(outcome)
 }
@@ -94,12 +89,7 @@ pub fn scan_named_files(
 /// What a baseline records in a repository: the content of the files the index tracks under
 /// `roots`, never the work tree. An untracked file (a token in `deploy/app.env` nobody has
 /// added yet) must not become "already there": staged later, the hook would let it through.
-pub fn scan_tracked(
-    matcher: &Matcher,
-    repo: &GitRepo,
-    roots: &[PathBuf],
-    max_file_size: u64,
-) -> Result<Outcome> {
+pub fn scan_tracked(scanner: &Scanner, repo: &GitRepo, roots: &[PathBuf]) -> Result<Outcome> {
     let started = crate::scan::run_started();
     let root = repo
         .work_dir()
@@ -123,9 +113,9 @@ pub fn scan_tracked(
                     .is_some_and(|rest| rest.starts_with('/'))
         })
     };
-    let collector = scan::Collector::new(matcher.options().max_findings);
-    let skipped = repo.for_each_tracked_file(keep, max_file_size, |fragment| {
-        collector.scan(matcher, fragment)
+    let collector = scan::Collector::new(scanner.limits.max_findings);
+    let skipped = repo.for_each_tracked_file(keep, scanner.limits.max_file_size, |fragment| {
+        collector.scan(scanner, fragment)
     })?;
     Ok(collector.finish(skipped, started))
 }
@@ -173,14 +163,13 @@ fn git_path(path: &str) -> String {
 /// The added lines and message of each commit in `commits`, and the message of each
 /// annotated tag `tips` name (a tip that is a commit adds nothing here).
 pub fn scan_commits(
-    matcher: &Matcher,
+    scanner: &Scanner,
     repo: &GitRepo,
     commits: &[gix::ObjectId],
     tips: &[gix::ObjectId],
 ) -> Result<Outcome> {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     let started = crate::scan::run_started();
-    let max_file_size = matcher.options().max_file_size;
     let read = AtomicU64::new(0);
     let total = commits.len();
     let mut outcome = with_progress(
@@ -189,9 +178,10 @@ pub fn scan_commits(
             _ => format!("{total} commits read, scanning what they add"),
         },
         || -> Result<Outcome> {
-            let mut changed = repo.commit_fragments(commits, max_file_size, &read)?;
-            changed.absorb(repo.tag_messages(tips, max_file_size)?);
-            scan_change(matcher, repo, changed)
+            let mut changed =
+                repo.commit_fragments(commits, scanner.limits.max_file_size, &read)?;
+            changed.absorb(repo.tag_messages(tips, scanner.limits.max_file_size)?);
+            scan_change(scanner, repo, changed)
         },
     )?;
     if !outcome.findings.is_empty() || !outcome.suppressed.is_empty() {
@@ -245,11 +235,11 @@ fn with_progress<R>(status: impl Fn() -> String + Sync, work: impl FnOnce() -> R
 /// which needs no path; only the blobs it says yes to are traced to the commit that introduced
 /// them and scanned in full with that commit and path, so path rules, allow lists and baselines
 /// apply as to any other fragment.
-pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
+pub fn scan_history(scanner: &Scanner) -> Result<Outcome> {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
     let started = crate::scan::run_started();
     let repo = GitRepo::discover(Path::new("."))?;
-    let collector = scan::Collector::new(matcher.options().max_findings);
+    let collector = scan::Collector::new(scanner.limits.max_findings);
     let done = AtomicBool::new(false);
     let total = AtomicU64::new(0);
     let progress = HistoryProgress::default();
@@ -273,14 +263,14 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
         }
         let result = (|| {
             let might_report = |data: &[u8]| {
-                let maybe = matcher.might_report(data);
+                let maybe = scanner.matcher.might_report(data);
                 if maybe {
                     progress.candidates.fetch_add(1, Relaxed);
                 }
                 maybe
             };
             let found = repo.history_candidates(
-                max_file_size,
+                scanner.limits.max_file_size,
                 &total,
                 |data| {
                     collector.note_scanned(data.len() as u64);
@@ -299,12 +289,12 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
             if terminal {
                 show();
             }
-            repo.for_each_blob(&found.placed, max_file_size, |fragment| {
-                collector.rescan(matcher, fragment);
+            repo.for_each_blob(&found.placed, scanner.limits.max_file_size, |fragment| {
+                collector.rescan(scanner, fragment);
                 progress.confirmed.fetch_add(1, Relaxed);
             })?;
             for message in found.messages {
-                collector.rescan(matcher, message);
+                collector.rescan(scanner, message);
                 progress.confirmed.fetch_add(1, Relaxed);
             }
             progress.phase.store(2, Relaxed);
@@ -314,9 +304,9 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
             // Annotated tags, and blobs and trees a reference points at with no commit in
             // between: no commit's tree need hold those. A blob already placed at a commit is
             // not reported again; the others were counted in the pass over every blob.
-            let extras = repo.ref_extras(max_file_size)?;
+            let extras = repo.ref_extras(scanner.limits.max_file_size)?;
             for message in extras.tag_messages {
-                collector.scan(matcher, message);
+                collector.scan(scanner, message);
             }
             let placed: std::collections::HashSet<gix::ObjectId> =
                 found.placed.iter().map(|p| p.blob).collect();
@@ -324,10 +314,10 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
             for target in &extras.targets {
                 repo.for_each_target_blob(
                     target,
-                    max_file_size,
+                    scanner.limits.max_file_size,
                     &mut seen,
                     |id| placed.contains(id),
-                    |fragment| collector.rescan(matcher, fragment),
+                    |fragment| collector.rescan(scanner, fragment),
                 )?;
             }
             Ok((found.skipped + extras.skipped, found.placed, found.commits))
@@ -340,7 +330,7 @@ pub fn scan_history(matcher: &Matcher, max_file_size: u64) -> Result<Outcome> {
     let found = outcome.findings.len();
     with_progress(
         || format!("last phase: which branches still hold the {found} finding(s)  "),
-        || at_branch_tips(matcher, &repo, &placed, &mut outcome),
+        || at_branch_tips(scanner, &repo, &placed, &mut outcome),
     )?;
     let order: std::collections::HashMap<gix::ObjectId, usize> =
         commits.iter().enumerate().map(|(i, id)| (*id, i)).collect();
@@ -403,7 +393,7 @@ fn group_by_secret(outcome: &mut Outcome, order: &dyn Fn(&str) -> usize) {
 /// where it arrived on that branch: the history scan read the blob only at its first path, and
 /// the current name is where a reader, and a baseline, meet it now.
 fn at_branch_tips(
-    matcher: &Matcher,
+    scanner: &Scanner,
     repo: &GitRepo,
     placed: &[crate::git::PlacedBlob],
     outcome: &mut Outcome,
@@ -466,9 +456,9 @@ fn at_branch_tips(
     }
     if !moved.is_empty() {
         moved.sort_by(|a, b| (&a.commit, &a.path).cmp(&(&b.commit, &b.path)));
-        let collector = scan::Collector::new(matcher.options().max_findings);
-        let skipped = repo.for_each_blob(&moved, matcher.options().max_file_size, |fragment| {
-            collector.scan(matcher, fragment)
+        let collector = scan::Collector::new(scanner.limits.max_findings);
+        let skipped = repo.for_each_blob(&moved, scanner.limits.max_file_size, |fragment| {
+            collector.scan(scanner, fragment)
         })?;
         outcome.merge(collector.finish(skipped, std::time::Instant::now()));
     }

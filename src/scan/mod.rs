@@ -26,6 +26,46 @@ fn add_tally(stats: &mut Stats, tally: &Tally) {
     stats.archive_entries_encrypted += tally.encrypted;
 }
 
+/// Files over this size are skipped and counted unless configured otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// The most findings a run reports unless configured otherwise.
+pub const DEFAULT_MAX_FINDINGS: usize = 100_000;
+
+/// How much a scan reads and keeps. The session resolves these from the flags and the
+/// configuration; they sit beside the matcher, not in it, because the matcher never reads a
+/// file or holds a run's findings.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Files and blobs over this size are skipped without being read (in change scans, a
+    /// changed blob's added lines are still scanned up to 10 times this).
+    pub max_file_size: u64,
+    /// The most findings one run reports; the driver holds at most this many at once.
+    pub max_findings: usize,
+    /// Whether content a change scan cannot scan fails the run (`[policy]
+    /// fail_on_unscannable`), or is named and counted as skipped.
+    pub fail_on_unscannable: bool,
+    /// How far archives are opened.
+    pub archive: archive::Limits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            max_findings: DEFAULT_MAX_FINDINGS,
+            fail_on_unscannable: true,
+            archive: archive::Limits::default(),
+        }
+    }
+}
+
+/// What a scan runs with: the matcher and the limits around it, as the session built them.
+pub struct Scanner {
+    pub matcher: Matcher,
+    pub limits: Limits,
+}
+
 static RUN_STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
 /// When this run began (`app::run` asks first): the duration a scan reports is the wall time
@@ -60,10 +100,11 @@ pub enum NotText {
 
 /// The one way content reaches the matcher. A whole file is sniffed ([`content::sniff`]):
 /// text is scanned as UTF-8 (UTF-16 and byte order marks decoded, so lines and columns are
-/// the decoded text's), an archive is walked within `matcher.options().archive` and each of
+/// the decoded text's), an archive is walked within the archive limits and each of
 /// its text entries scanned, anything else is handled as `not_text` says. A fragment of
 /// added lines was cut from decoded text already and is scanned as it is.
-fn scan_content(matcher: &Matcher, fragment: Fragment, not_text: NotText) -> FileResult {
+fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> FileResult {
+    let matcher = &scanner.matcher;
     let bytes = fragment.data.len() as u64;
     let is_message = fragment.is_message;
     let mut tally = Tally::default();
@@ -88,12 +129,12 @@ fn scan_content(matcher: &Matcher, fragment: Fragment, not_text: NotText) -> Fil
             path = capped(&result, &fragment.path);
             result
         }
-        Kind::Archive(format) if matcher.options().archive.depth > 0 => {
+        Kind::Archive(format) if scanner.limits.archive.depth > 0 => {
             let mut result = FragmentResult::default();
             archive::expand(
                 &fragment,
                 format,
-                &matcher.options().archive,
+                &scanner.limits.archive,
                 &mut |entry| absorb(&mut result, matcher.scan_fragment(&entry)),
                 &mut tally,
             );
@@ -145,17 +186,17 @@ fn absorb(into: &mut FragmentResult, result: FragmentResult) {
 }
 
 /// Scans files on disk under `roots`.
-pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> Outcome {
+pub fn scan_paths(scanner: &Scanner, roots: &[PathBuf]) -> Outcome {
     let started = run_started();
     // Files are read and scanned on the walker's threads as they are found; the results are
     // put in path order afterwards, so the report does not depend on thread timing.
     let results = Mutex::new(Vec::new());
     let walk_errors = files::for_each_file(roots, |path| {
-        let result = match files::read(&path, max_file_size) {
+        let result = match files::read(&path, scanner.limits.max_file_size) {
             Ok(FileContent::Data(data)) => {
                 let shown = path.to_string_lossy();
                 let shown = shown.strip_prefix("./").unwrap_or(&shown);
-                scan_content(matcher, Fragment::file(shown, data), NotText::Skip)
+                scan_content(scanner, Fragment::file(shown, data), NotText::Skip)
             }
             Ok(FileContent::TooLarge(_)) => FileResult::Skipped,
             Err(e) => FileResult::Failed(e),
@@ -172,7 +213,7 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
     results.dedup_by(|a, b| a.0 == b.0);
     let results: Vec<FileResult> = results.into_iter().map(|(_, result)| result).collect();
     let mut outcome = fold(results);
-    outcome.cap(matcher.options().max_findings);
+    outcome.cap(scanner.limits.max_findings);
     outcome.stats.errors += walk_errors.len() as u64;
     outcome.errors.extend(walk_errors);
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
@@ -181,14 +222,14 @@ pub fn scan_paths(matcher: &Matcher, roots: &[PathBuf], max_file_size: u64) -> O
 
 /// Scans fragments already in memory (stdin, git blobs); `not_text` says what becomes of a
 /// whole fragment that is neither text nor an archive.
-pub fn scan_fragments(matcher: &Matcher, fragments: Vec<Fragment>, not_text: NotText) -> Outcome {
+pub fn scan_fragments(scanner: &Scanner, fragments: Vec<Fragment>, not_text: NotText) -> Outcome {
     let started = run_started();
     let results: Vec<FileResult> = fragments
         .into_par_iter()
-        .map(|fragment| scan_content(matcher, fragment, not_text))
+        .map(|fragment| scan_content(scanner, fragment, not_text))
         .collect();
     let mut outcome = fold(results);
-    outcome.cap(matcher.options().max_findings);
+    outcome.cap(scanner.limits.max_findings);
     outcome.stats.duration_ms = started.elapsed().as_millis() as u64;
     outcome
 }
@@ -232,9 +273,9 @@ impl Collector {
     }
 
     /// Scans a blob's content as [`scan_content`] does (binary content is counted as skipped).
-    pub fn scan(&self, matcher: &Matcher, fragment: Fragment) {
+    pub fn scan(&self, scanner: &Scanner, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
-        let scanned = scan_content(matcher, fragment, NotText::Skip);
+        let scanned = scan_content(scanner, fragment, NotText::Skip);
         let FileResult::Scanned {
             path,
             bytes,
@@ -317,11 +358,11 @@ impl Collector {
     /// [`Collector::note_scanned`] (or [`Collector::note_message`]): a history scan looks at
     /// every blob and message once, then scans the few that may hold a secret again with their
     /// path and commit.
-    pub fn rescan(&self, matcher: &Matcher, fragment: Fragment) {
+    pub fn rescan(&self, scanner: &Scanner, fragment: Fragment) {
         use std::sync::atomic::Ordering::Relaxed;
         self.counter(fragment.is_message).fetch_sub(1, Relaxed);
         self.bytes.fetch_sub(fragment.data.len() as u64, Relaxed);
-        self.scan(matcher, fragment);
+        self.scan(scanner, fragment);
     }
 
     /// (files, bytes, findings) so far, for progress display.
@@ -423,18 +464,21 @@ mod tests {
     /// scanned.
     #[test]
     fn messages_are_counted_apart_from_files() {
-        let matcher = Matcher::new(Vec::new(), Default::default());
+        let scanner = Scanner {
+            matcher: Matcher::new(Vec::new(), Default::default()),
+            limits: Limits::default(),
+        };
         let message = Fragment::message(crate::source::COMMIT_MESSAGE, "c".into(), b"msg".to_vec());
         let file = Fragment::file("a.txt", b"file".to_vec());
-        let outcome = scan_fragments(&matcher, vec![message.clone(), file.clone()], NotText::Skip);
+        let outcome = scan_fragments(&scanner, vec![message.clone(), file.clone()], NotText::Skip);
         let s = &outcome.stats;
         assert_eq!((s.files, s.messages, s.bytes), (1, 1, 7));
 
         let collector = Collector::new(usize::MAX);
         collector.note_message(3);
         collector.note_scanned(4);
-        collector.rescan(&matcher, message);
-        collector.scan(&matcher, file);
+        collector.rescan(&scanner, message);
+        collector.scan(&scanner, file);
         let s = collector.finish(0, Instant::now()).stats;
         assert_eq!((s.files, s.messages, s.bytes), (2, 1, 11));
     }

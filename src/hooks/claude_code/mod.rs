@@ -10,7 +10,7 @@
 //! read its input must not wave the call through.
 //!
 //! The agent writes the work tree, so nothing in it may decide what is allowed: configuration,
-//! rule packs, baseline and `.gitleaksignore` come from HEAD (`build_matcher_from_head`), and an
+//! rule packs, baseline and `.gitleaksignore` come from HEAD (`build_scanner_from_head`), and an
 //! inline allow marker counts only on a line HEAD's version of the file already has.
 
 use std::io::{Read, Write};
@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cli::Common;
 use crate::error::{Error, Result};
-use crate::finding::{redact, Finding};
+use crate::finding::Finding;
 use crate::git::GitRepo;
-use crate::session::{build_matcher_from_head, DEFAULT_MAX_FILE_SIZE};
+use crate::scan::DEFAULT_MAX_FILE_SIZE;
+use crate::session::{build_scanner_from_head, Session};
 use crate::source::Fragment;
 use crate::Verdict;
 
@@ -87,12 +87,13 @@ struct Edit {
     all: bool,
 }
 
-pub fn run(common: &Common, json_output: bool) -> Result<Verdict> {
+pub fn run(session: &Session, json_output: bool) -> Result<Verdict> {
+    let _common = &session.common;
     let mut input = Vec::new();
     let verdict = std::io::stdin()
         .read_to_end(&mut input)
         .map_err(|e| Error::io("<stdin>", e))
-        .and_then(|_| check(common, &input, json_output));
+        .and_then(|_| check(session, &input, json_output));
     verdict.map_err(|err| {
         let what = match serde_json::from_slice::<Value>(&input) {
             Ok(v) if v["hook_event_name"] == "UserPromptSubmit" => "prompt",
@@ -106,7 +107,8 @@ pub fn run(common: &Common, json_output: bool) -> Result<Verdict> {
     })
 }
 
-fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {
+fn check(session: &Session, input: &[u8], json_output: bool) -> Result<Verdict> {
+    let common = &session.common;
     let hook: HookInput =
         serde_json::from_slice(input).map_err(|cause| Error::HookJson { cause })?;
     let event = match (hook.hook_event_name.as_deref(), hook.tool_name.as_deref()) {
@@ -151,7 +153,8 @@ fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {
         Some(repo) => repo.head_commit()?,
         None => None,
     };
-    let (matcher, markers) = build_matcher_from_head(common, repo.as_ref(), head)?;
+    let (scanner, markers) = build_scanner_from_head(session, repo.as_ref(), head)?;
+    let matcher = &scanner.matcher;
     let trusted = repo.as_ref().zip(head);
     let mut blocked = Vec::new();
     let mut warnings = 0;
@@ -171,7 +174,7 @@ fn check(common: &Common, input: &[u8], json_output: bool) -> Result<Verdict> {
             piece,
             &markers,
             trusted,
-            matcher.options().max_file_size,
+            scanner.limits.max_file_size,
         )?;
         // Severities the configuration does not block are left to the next scan of the file.
         let before = findings.len();
@@ -546,11 +549,8 @@ fn message(event: Event, blocked: &[Blocked], show_secrets: bool) -> String {
     let mut text = format!("staunch blocked this {what} {count} secret(s):\n");
     for b in blocked {
         for f in &b.findings {
-            let secret = if show_secrets {
-                String::from_utf8_lossy(&f.secret).into_owned()
-            } else {
-                redact(&f.secret)
-            };
+            // Unlike a report, a private address is redacted too: this text goes to the model.
+            let secret = crate::finding::shown(&f.secret, show_secrets);
             text.push_str(&format!(
                 "- {} {}: {}; secret {secret}\n",
                 f.rule_id,
