@@ -42,7 +42,7 @@ pub fn rule_pack(data: &[u8]) {
     let matcher = Matcher::new(rules, ScanOptions::default());
     for example in examples.iter().chain([&text.to_string()]) {
         let fragment = Fragment::file("example.txt", example.as_bytes().to_vec());
-        let result = matcher.scan_fragment(&fragment);
+        let result = matcher.find_in(&fragment);
         check_positions(&fragment.data, &result.findings);
     }
 }
@@ -51,7 +51,7 @@ pub fn rule_pack(data: &[u8]) {
 /// every finding points at real bytes of the input.
 pub fn matcher(data: &[u8]) {
     let fragment = Fragment::file("fuzz.txt", data.to_vec());
-    let result = builtin_matcher().scan_fragment(&fragment);
+    let result = builtin_matcher().find_in(&fragment);
     check_positions(data, &result.findings);
     for finding in &result.findings {
         let shown = staunch::finding::redact(&finding.secret);
@@ -118,7 +118,7 @@ pub fn added_lines_mapping(data: &[u8]) {
         line_numbers: Some(numbers.clone()),
         is_message: false,
     };
-    for finding in builtin_matcher().scan_fragment(&fragment).findings {
+    for finding in builtin_matcher().find_in(&fragment).findings {
         assert!(
             numbers.contains(&finding.line) && numbers.contains(&finding.end_line),
             "finding at line {} is not on an added line",
@@ -211,7 +211,7 @@ pub fn archive(data: &[u8]) {
                 "{} bytes",
                 entry.data.len()
             );
-            let result = builtin_matcher().scan_fragment(&entry);
+            let result = builtin_matcher().find_in(&entry);
             check_positions(&entry.data, &result.findings);
         },
         &mut tally,

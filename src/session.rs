@@ -213,7 +213,7 @@ pub fn build_scanner_from_head(
         range: false,
         baseline_required: false,
     };
-    let (rules, mut options, limits) = scan_options(session, settings, &sources, true)?;
+    let (rules, mut options, limits) = resolve_options(session, settings, &sources, true)?;
     let markers = std::mem::take(&mut options.allow_markers);
     let matcher = Matcher::new(rules, options).on_warning(|w| eprintln!("{w}"));
     Ok((Scanner { matcher, limits }, markers))
@@ -226,14 +226,14 @@ fn scanner_from_settings(
     sources: &AllowSources<'_>,
     use_baseline: bool,
 ) -> Result<Scanner> {
-    let (rules, options, limits) = scan_options(session, settings, sources, use_baseline)?;
+    let (rules, options, limits) = resolve_options(session, settings, sources, use_baseline)?;
     let matcher = Matcher::new(rules, options).on_warning(|w| eprintln!("{w}"));
     Ok(Scanner { matcher, limits })
 }
 
 /// The rules, scan options and limits a configuration gives, with the allow files read from
 /// `sources`.
-fn scan_options(
+fn resolve_options(
     session: &Session,
     settings: Settings,
     sources: &AllowSources<'_>,

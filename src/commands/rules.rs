@@ -106,7 +106,7 @@ pub fn test_examples(rules: &[Rule]) -> Vec<ExampleFailure> {
     for rule in rules {
         let fires = |text: &str| {
             matcher
-                .scan_fragment(&Fragment::file("example.txt", text.as_bytes().to_vec()))
+                .find_in(&Fragment::file("example.txt", text.as_bytes().to_vec()))
                 .findings
                 .iter()
                 .any(|f| f.rule_id == rule.id)

@@ -269,7 +269,7 @@ impl Matcher {
             .check
             .filter(|c| format == FormatChecks::Run || !c.is_format_check())
         {
-            // The line around the secret, within the search window (see `scan_fragment`).
+            // The line around the secret, within the search window (see `find_in`).
             let from = span.start.saturating_sub(LINE_WINDOW);
             let to = data.len().min(span.end + LINE_WINDOW);
             let line_start =

@@ -13,7 +13,7 @@ use super::Matcher;
 impl Matcher {
     /// Decodes each base64 run long enough to hide a secret and scans what it decodes to.
     /// Findings inside are reported at the run, marked as decoded.
-    pub(super) fn scan_base64(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+    pub(super) fn match_base64(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         let runs = base64_runs(
             data,
             self.options.min_base64_length,
@@ -48,7 +48,7 @@ impl Matcher {
         }
         for (run, decoded) in decoded_runs {
             let mut inner = RawMatches::new(out.cap);
-            self.scan_level(&decoded, depth + 1, &mut inner);
+            self.match_level(&decoded, depth + 1, &mut inner);
             out.overflowed += inner.overflowed;
             out.overflow_blocks |= inner.overflow_blocks;
             for m in inner.list {
@@ -70,10 +70,10 @@ impl Matcher {
 
     /// Scans string literals joined over lines ([`joins::concatenated_literals`]), keeping
     /// only what crosses a seam (the rest each line's own scan finds), at the pieces' span.
-    pub(super) fn scan_concatenated(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+    pub(super) fn match_joined(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         for joined in joins::concatenated_literals(data) {
             let mut inner = RawMatches::new(out.cap);
-            self.scan_level(&joined.text, depth + 1, &mut inner);
+            self.match_level(&joined.text, depth + 1, &mut inner);
             out.overflowed += inner.overflowed;
             out.overflow_blocks |= inner.overflow_blocks;
             for m in inner.list {

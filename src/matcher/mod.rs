@@ -212,7 +212,7 @@ impl Matcher {
     /// the blobs this says yes to are traced to a commit and path and scanned in full.
     pub fn might_report(&self, data: &[u8]) -> bool {
         let mut matches = RawMatches::new(self.raw_match_cap());
-        self.scan_level(data, 0, &mut matches);
+        self.match_level(data, 0, &mut matches);
         matches.overflowed > 0
             || (!matches.list.is_empty() && !self.drop_shadowed(matches.list).is_empty())
     }
@@ -226,9 +226,9 @@ impl Matcher {
     }
 
     /// Scans one fragment and returns its findings, sorted.
-    pub fn scan_fragment(&self, fragment: &Fragment) -> FragmentResult {
+    pub fn find_in(&self, fragment: &Fragment) -> FragmentResult {
         let mut raw = RawMatches::new(self.raw_match_cap());
-        self.scan_level(&fragment.data, 0, &mut raw);
+        self.match_level(&fragment.data, 0, &mut raw);
         let (mut matches, overflowed, overflow_blocks) =
             (raw.list, raw.overflowed, raw.overflow_blocks);
         matches.retain(|m| {
@@ -350,7 +350,7 @@ impl Matcher {
     }
 
     /// Finds every rule match in `data`, then looks inside base64 runs.
-    fn scan_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+    fn match_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
         let regions = self.candidate_regions(data);
         self.compile_woken(&regions);
         // Named rules span lines only to reach a value below its key; the few rules written to
@@ -366,11 +366,11 @@ impl Matcher {
             self.confirm(rule, data, 0..data.len(), out);
         }
         if depth < self.options.decode_depth {
-            self.scan_base64(data, depth, out);
+            self.match_base64(data, depth, out);
             // A multi-line secret that code wrote as concatenated literals is only whole once
             // they are joined; looked for only where a multi-line rule's keyword appears.
             if multiline_woken {
-                self.scan_concatenated(data, depth, out);
+                self.match_joined(data, depth, out);
             }
         }
     }
@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn a_token_failing_its_checksum_is_counted_not_reported() {
         let m = Matcher::new(crate::rules::load().unwrap(), ScanOptions::default());
-        let scan = |text: String| m.scan_fragment(&Fragment::file("app.py", text.into_bytes()));
+        let scan = |text: String| m.find_in(&Fragment::file("app.py", text.into_bytes()));
         let bad = scan(format!("token = \"{}\"\n", github_token(false)));
         assert!(bad.findings.is_empty(), "{:?}", bad.findings);
         assert_eq!(bad.rejected_checksum, 1);
@@ -431,7 +431,7 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
 "#;
 
     fn scan(m: &Matcher, text: &str) -> Vec<Finding> {
-        m.scan_fragment(&Fragment::file("f.txt", text.as_bytes().to_vec()))
+        m.find_in(&Fragment::file("f.txt", text.as_bytes().to_vec()))
             .findings
     }
 
@@ -457,7 +457,7 @@ regex = '''\b(dmo_[A-Za-z0-9]{20})\b'''
     #[test]
     fn allow_marker_silences() {
         let m = matcher(PACK);
-        let r = m.scan_fragment(&Fragment::file(
+        let r = m.find_in(&Fragment::file(
             "f",
             b"k = dmo_Ab3De5Gh7Jk9Mn1Pq3St # staunch:allow".to_vec(),
         ));

@@ -113,7 +113,7 @@ fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> Fil
         (result.dropped.findings > 0).then(|| path.to_string())
     };
     if fragment.line_numbers.is_some() {
-        let result = matcher.scan_fragment(&fragment);
+        let result = matcher.find_in(&fragment);
         return FileResult::Scanned {
             path: capped(&result, &fragment.path),
             bytes,
@@ -125,7 +125,7 @@ fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> Fil
     let path;
     let result = match content::sniff(&fragment.data) {
         Kind::Text => {
-            let result = matcher.scan_fragment(&fragment);
+            let result = matcher.find_in(&fragment);
             path = capped(&result, &fragment.path);
             result
         }
@@ -135,7 +135,7 @@ fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> Fil
                 &fragment,
                 format,
                 &scanner.limits.archive,
-                &mut |entry| absorb(&mut result, matcher.scan_fragment(&entry)),
+                &mut |entry| absorb(&mut result, matcher.find_in(&entry)),
                 &mut tally,
             );
             path = capped(&result, &fragment.path);
@@ -146,7 +146,7 @@ fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> Fil
                 data: container::describe(container, &fragment.data),
                 ..fragment
             };
-            let result = matcher.scan_fragment(&described);
+            let result = matcher.find_in(&described);
             path = capped(&result, &described.path);
             result
         }
@@ -155,12 +155,12 @@ fn scan_content(scanner: &Scanner, fragment: Fragment, not_text: NotText) -> Fil
                 data: content::decode_owned(kind, fragment.data),
                 ..fragment
             };
-            let result = matcher.scan_fragment(&decoded);
+            let result = matcher.find_in(&decoded);
             path = capped(&result, &decoded.path);
             result
         }
         _ if not_text == NotText::Scan => {
-            let result = matcher.scan_fragment(&fragment);
+            let result = matcher.find_in(&fragment);
             path = capped(&result, &fragment.path);
             result
         }

@@ -144,7 +144,7 @@ proptest! {
     ) {
         let data = text.as_bytes();
         let found = matcher()
-            .scan_fragment(&Fragment::file("gen.txt", data.to_vec()))
+            .find_in(&Fragment::file("gen.txt", data.to_vec()))
             .findings;
         prop_assert_eq!(found.len(), 1, "{:?}", found);
         let f = &found[0];
@@ -173,7 +173,7 @@ proptest! {
         (text, _offset, token, _rule, _inserted) in text_with_token()
     ) {
         let found = matcher()
-            .scan_fragment(&Fragment::file("gen.txt", text.into_bytes()))
+            .find_in(&Fragment::file("gen.txt", text.into_bytes()))
             .findings;
         prop_assert!(!found.is_empty());
         let outcome = outcome_of(found);

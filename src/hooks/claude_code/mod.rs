@@ -160,7 +160,7 @@ fn check(session: &Session, input: &[u8], json_output: bool) -> Result<Verdict> 
     let mut warnings = 0;
     for piece in &pieces {
         let fragment = Fragment::file(piece.path.as_str(), piece.text.as_bytes().to_vec());
-        let mut findings = matcher.scan_fragment(&fragment).findings;
+        let mut findings = matcher.find_in(&fragment).findings;
         if let Some(touched) = &piece.touched {
             let lines = touched_lines(&piece.text, touched);
             findings.retain(|f| {
