@@ -151,31 +151,26 @@ impl GitRepo {
             .map(|c| c.blobs.iter().map(Vec::len).sum::<usize>() + c.big.len())
             .sum::<usize>()
             + loose_blobs.len();
+        let mut blob_presence = BlobPresence::with_capacity(blob_total);
         let tree_total = classes
             .iter()
             .map(|c| c.trees.iter().map(Vec::len).sum::<usize>())
             .sum::<usize>()
             + loose_trees.len();
-        let mut blob_presence = BlobPresence::with_capacity(blob_total);
-        let mut tree_numbers: gix::hashtable::HashMap<ObjectId, u32> =
-            gix::hashtable::HashMap::with_capacity_and_hasher(tree_total, Default::default());
+        let mut tree_numbers = TreeNumbers::with_capacity(&db, tree_total);
         for (pack, classified) in db.packs.iter().zip(&classes) {
             for &pos in classified.blobs.iter().flatten().chain(&classified.big) {
                 blob_presence.insert(pack.index.oid_at_index(pos));
             }
             for &pos in classified.trees.iter().flatten() {
-                tree_numbers
-                    .entry(pack.index.oid_at_index(pos).to_owned())
-                    .or_insert(pack.first + pos);
+                tree_numbers.insert(pack.index.oid_at_index(pos), pack.first + pos);
             }
         }
         for &(i, _) in &loose_blobs {
             blob_presence.insert(&db.loose[i].1);
         }
         for &i in &loose_trees {
-            tree_numbers
-                .entry(db.loose[i].1)
-                .or_insert(db.loose_first + i as u32);
+            tree_numbers.insert(&db.loose[i].1, db.loose_first + i as u32);
         }
         total.store(blob_total as u64, Ordering::Relaxed);
 
@@ -304,7 +299,7 @@ impl GitRepo {
         &self,
         db: &ObjectDb,
         commits: &[ObjectId],
-        tree_numbers: gix::hashtable::HashMap<ObjectId, u32>,
+        tree_numbers: TreeNumbers<'_>,
         facts: TreeFacts,
         messages: &MessageCandidates<'_>,
     ) -> Result<Vec<(u32, usize)>> {
@@ -325,7 +320,6 @@ impl GitRepo {
                         .detach();
                     tree_numbers
                         .get(&tree)
-                        .copied()
                         .ok_or_else(|| Error::Git(format!("commit {id}: tree {tree}: not found")))
                 },
             )

@@ -141,6 +141,67 @@ pub(super) const MODE_TYPE: u32 = 0o170000;
 pub(super) const MODE_TREE: u32 = 0o040000;
 pub(super) const MODE_FILE: u32 = 0o100000;
 
+/// The object number of each tree, by id. A map of every tree id would be one of the largest
+/// things a history scan holds (about 13 MB for git/git's 380 000 trees), so the table holds
+/// numbers only: a slot is a tree's number and 4 more bytes of its id, placed by the id's first
+/// 8 bytes, and a match is confirmed against the id the object database gives for the number
+/// (from the pack index, which is memory-mapped). 8 bytes a slot, exact answers.
+pub(super) struct TreeNumbers<'a> {
+    db: &'a ObjectDb,
+    /// 0 for an empty slot, else `tag << 32 | (number + 1)`.
+    slots: Vec<u64>,
+}
+
+impl<'a> TreeNumbers<'a> {
+    pub(super) fn with_capacity(db: &'a ObjectDb, n: usize) -> TreeNumbers<'a> {
+        TreeNumbers {
+            db,
+            slots: vec![0; (n + n / 2 + 1).next_power_of_two()],
+        }
+    }
+
+    fn home_and_tag(id: &gix::hash::oid) -> (usize, u32) {
+        let bytes = id.as_bytes();
+        let home = u64::from_le_bytes(bytes[..8].try_into().expect("ids are longer than 12 bytes"));
+        let tag = u32::from_le_bytes(bytes[8..12].try_into().expect("ids are longer than 12 bytes"));
+        (home as usize, tag)
+    }
+
+    /// The slot that holds `id`, or the empty one where it would go. Ids are uniformly random,
+    /// so their low bits are a good hash.
+    fn slot(&self, id: &gix::hash::oid) -> usize {
+        let mask = self.slots.len() - 1;
+        let (home, tag) = Self::home_and_tag(id);
+        let mut i = home & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return i;
+            }
+            if (slot >> 32) as u32 == tag && self.db.id((slot as u32) - 1).as_ref() == id {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Records tree `id` as object `number`; a tree several packs hold keeps its first number.
+    pub(super) fn insert(&mut self, id: &gix::hash::oid, number: u32) {
+        let i = self.slot(id);
+        if self.slots[i] == 0 {
+            let (_, tag) = Self::home_and_tag(id);
+            self.slots[i] = (u64::from(tag) << 32) | u64::from(number + 1);
+        }
+    }
+
+    pub(super) fn get(&self, id: &gix::hash::oid) -> Option<u32> {
+        match self.slots[self.slot(id)] {
+            0 => None,
+            slot => Some((slot as u32) - 1),
+        }
+    }
+}
+
 /// The blobs present, by the first 8 bytes of their ids: the question asked of every file entry of
 /// every tree is only whether its blob is there, and a full table of ids would be three times
 /// the size. (A missing blob passes only if its id shares 64 bits with a blob that is there.)
@@ -197,7 +258,7 @@ pub(super) fn read_tree(
     number: u32,
     data: &[u8],
     hash: gix::hash::Kind,
-    trees: &gix::hashtable::HashMap<ObjectId, u32>,
+    trees: &TreeNumbers<'_>,
     blobs: &BlobPresence,
     candidates: &gix::hashtable::HashMap<ObjectId, u32>,
     out: &mut LocalFacts,
@@ -209,7 +270,7 @@ pub(super) fn read_tree(
         let id = gix::hash::oid::from_bytes_unchecked(id);
         match mode & MODE_TYPE {
             MODE_TREE => match trees.get(id) {
-                Some(&sub) => out.records.push(sub),
+                Some(sub) => out.records.push(sub),
                 None => missing = Some(format!("tree {id}: not found")),
             },
             MODE_FILE => {
