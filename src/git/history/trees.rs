@@ -163,7 +163,11 @@ impl<'a> TreeNumbers<'a> {
     fn home_and_tag(id: &gix::hash::oid) -> (usize, u32) {
         let bytes = id.as_bytes();
         let home = u64::from_le_bytes(bytes[..8].try_into().expect("ids are longer than 12 bytes"));
-        let tag = u32::from_le_bytes(bytes[8..12].try_into().expect("ids are longer than 12 bytes"));
+        let tag = u32::from_le_bytes(
+            bytes[8..12]
+                .try_into()
+                .expect("ids are longer than 12 bytes"),
+        );
         (home as usize, tag)
     }
 
