@@ -132,15 +132,7 @@ pub fn build_scanner_for_range(
         None => &NoFiles,
     };
     let (settings, from): (_, &dyn ConfigReader) = match &session.common.config {
-        Some(explicit) => (
-            crate::config::load(
-                &DiskReader,
-                Some(explicit),
-                &root,
-                &session.common.rule_packs,
-            )?,
-            &DiskReader,
-        ),
+        Some(explicit) => (settings_from_disk(session, explicit, &root)?, &DiskReader),
         None => (
             crate::config::load(at_base, None, Path::new(""), &session.common.rule_packs)?,
             at_base,
@@ -154,6 +146,17 @@ pub fn build_scanner_for_range(
         baseline_required: true,
     };
     scanner_from_settings(session, settings, &sources, true)
+}
+
+/// The settings of an explicit `--config FILE`, read from disk with what they name: the CI
+/// script's or the agent settings' choice, not the scanned change's.
+fn settings_from_disk(session: &Session, explicit: &Path, root: &Path) -> Result<Settings> {
+    crate::config::load(
+        &DiskReader,
+        Some(explicit),
+        root,
+        &session.common.rule_packs,
+    )
 }
 
 /// Reads nothing: where there is no trusted state, a configuration reads as the defaults.
@@ -189,15 +192,7 @@ pub fn build_scanner_from_head(
     };
     let (settings, from): (_, &dyn ConfigReader) = match &session.common.config {
         // The settings file's choice, with what it names; `.gitleaksignore` is named by nobody.
-        Some(explicit) => (
-            crate::config::load(
-                &DiskReader,
-                Some(explicit),
-                &root,
-                &session.common.rule_packs,
-            )?,
-            &DiskReader,
-        ),
+        Some(explicit) => (settings_from_disk(session, explicit, &root)?, &DiskReader),
         None => {
             let mut settings =
                 crate::config::load(in_head, None, Path::new(""), &session.common.rule_packs)?;
