@@ -85,7 +85,6 @@ pub fn received_commits(
 }
 
 pub fn run(session: &Session) -> Result<Verdict> {
-    let _common = &session.common;
     let scan = || -> Result<Verdict> {
         let mut input = String::new();
         std::io::stdin()

@@ -88,7 +88,6 @@ struct Edit {
 }
 
 pub fn run(session: &Session, json_output: bool) -> Result<Verdict> {
-    let _common = &session.common;
     let mut input = Vec::new();
     let verdict = std::io::stdin()
         .read_to_end(&mut input)
