@@ -27,7 +27,7 @@ mod tips;
 use changes::changes_between;
 use commits::commit_files;
 use health::{broken_git_file, broken_pack, with_broken_pack};
-pub use history::{HistoryCandidates, PlacedBlob};
+pub use history::{BlobJudgement, Changes, HistoryCandidates, PlacedBlob};
 use hooks::ObjectsOverlay;
 pub use tips::BranchTip;
 

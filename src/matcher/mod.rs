@@ -4,6 +4,7 @@
 
 mod allow;
 mod allow_entry;
+mod changed;
 mod confirm;
 pub(crate) mod decode;
 pub mod joins;
@@ -103,6 +104,17 @@ const RAW_MATCHES_PER_FINDING: usize = 8;
 /// a hundred hits on a 100 MB line cost a hundred small searches, not a hundred huge ones.
 const LINE_WINDOW: usize = 4096;
 
+/// What [`Matcher::judge`] says of a text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Judgement {
+    /// Whether a rule may report something in it, under some path.
+    pub may_report: bool,
+    /// Whether it holds a keyword of a rule that reads up to
+    /// [`MULTILINE_WINDOW`](crate::rules::MULTILINE_WINDOW) past it: a blob built from this
+    /// one by a delta is then searched for such keywords around its changes.
+    pub reads_far: bool,
+}
+
 /// What scanning one fragment gave.
 #[derive(Debug, Default)]
 pub struct FragmentResult {
@@ -127,6 +139,8 @@ pub struct Matcher {
     /// Rules that said `no_keywords = true`.
     always: Vec<usize>,
     markers: Option<AhoCorasick>,
+    /// How far past a change a blob judged by its changes must be read.
+    reach: changed::Reach,
     options: ScanOptions,
     /// Fingerprints computed so far, by rule id, path and secret (see [`Matcher::fingerprint`]).
     fingerprints: std::sync::Mutex<std::collections::HashMap<Vec<u8>, String>>,
@@ -175,6 +189,7 @@ impl Matcher {
                 .expect("markers are plain literals")
         });
         Matcher {
+            reach: changed::Reach::of(&rules),
             rules,
             keywords,
             keyword_rules,
@@ -211,10 +226,19 @@ impl Matcher {
     /// allow lists. A history scan reads every blob once without knowing where it lived; only
     /// the blobs this says yes to are traced to a commit and path and scanned in full.
     pub fn might_report(&self, data: &[u8]) -> bool {
+        self.judge(data).may_report
+    }
+
+    /// [`Matcher::might_report`], and whether a rule that reads far past its keyword woke up
+    /// (see [`Judgement::reads_far`]).
+    pub fn judge(&self, data: &[u8]) -> Judgement {
         let mut matches = RawMatches::new(self.raw_match_cap());
-        self.match_level(data, 0, &mut matches);
-        matches.overflowed > 0
-            || (!matches.list.is_empty() && !self.drop_shadowed(matches.list).is_empty())
+        let reads_far = self.match_level(data, 0, &mut matches);
+        Judgement {
+            may_report: matches.overflowed > 0
+                || (!matches.list.is_empty() && !self.drop_shadowed(matches.list).is_empty()),
+            reads_far,
+        }
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -349,8 +373,9 @@ impl Matcher {
             .max(1)
     }
 
-    /// Finds every rule match in `data`, then looks inside base64 runs.
-    fn match_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) {
+    /// Finds every rule match in `data`, then looks inside base64 runs. Says whether a rule
+    /// that reads past its keyword's neighbourhood (a multi-line rule not named) woke up.
+    fn match_level(&self, data: &[u8], depth: usize, out: &mut RawMatches) -> bool {
         let regions = self.candidate_regions(data);
         self.compile_woken(&regions);
         // Named rules span lines only to reach a value below its key; the few rules written to
@@ -373,6 +398,7 @@ impl Matcher {
                 self.match_joined(data, depth, out);
             }
         }
+        multiline_woken
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::finding::Outcome;
-use crate::git::{GitFragments, GitRepo};
+use crate::git::{BlobJudgement, Changes, GitFragments, GitRepo};
 use crate::scan;
 use crate::scan::Scanner;
 
@@ -262,23 +262,33 @@ pub fn scan_history(scanner: &Scanner) -> Result<Outcome> {
             });
         }
         let result = (|| {
-            let might_report = |data: &[u8]| {
-                let maybe = scanner.matcher.might_report(data);
-                if maybe {
+            let judge = |data: &[u8], changes: Option<Changes>| {
+                let judged = match changes {
+                    Some(changes) => {
+                        scanner
+                            .matcher
+                            .judge_changed(data, changes.ranges, changes.base_reads_far)
+                    }
+                    None => scanner.matcher.judge(data),
+                };
+                if judged.may_report {
                     progress.candidates.fetch_add(1, Relaxed);
                 }
-                maybe
+                BlobJudgement {
+                    may_report: judged.may_report,
+                    reads_far: judged.reads_far,
+                }
             };
             let found = repo.history_candidates(
                 scanner.limits.max_file_size,
                 &total,
-                |data| {
+                |data, changes| {
                     collector.note_scanned(data.len() as u64);
-                    might_report(data)
+                    judge(data, changes)
                 },
                 |message| {
                     collector.note_message(message.len() as u64);
-                    might_report(message)
+                    judge(message, None).may_report
                 },
             )?;
             // Each phase is named as it starts, so a short one is seen too.

@@ -4,6 +4,7 @@
 
 use super::*;
 
+mod delta;
 mod packs;
 mod trees;
 use packs::*;
@@ -56,6 +57,47 @@ pub struct RefExtras {
     pub targets: Vec<RefTarget>,
 }
 
+/// What the scan's judge says of a blob: whether it may hold a secret, and whether it holds a
+/// keyword of a rule that reads far past it (so a delta of it is searched for those around its
+/// changes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlobJudgement {
+    pub may_report: bool,
+    pub reads_far: bool,
+}
+
+/// What a delta changed in the blob it builds, for a base judged clean: see
+/// [`crate::matcher::Matcher::judge_changed`].
+#[derive(Clone, Copy)]
+pub struct Changes<'a> {
+    pub ranges: &'a [std::ops::Range<usize>],
+    pub base_reads_far: bool,
+}
+
+/// A set of blobs by object number (those judged clean: plain text within the size limit that
+/// nothing in it may report; a delta of such a blob is judged only where it changed it).
+struct BlobSet(Vec<std::sync::atomic::AtomicU64>);
+
+impl BlobSet {
+    fn new(numbers: usize) -> BlobSet {
+        BlobSet(
+            (0..numbers.div_ceil(64))
+                .map(|_| Default::default())
+                .collect(),
+        )
+    }
+
+    fn insert(&self, number: u32) {
+        let bit = 1u64 << (number % 64);
+        self.0[number as usize / 64].fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn contains(&self, number: u32) -> bool {
+        let bit = 1u64 << (number % 64);
+        self.0[number as usize / 64].load(std::sync::atomic::Ordering::Relaxed) & bit != 0
+    }
+}
+
 /// Commit messages judged while the commits are read for their trees: only those that may
 /// hold a secret are copied.
 struct MessageCandidates<'a> {
@@ -103,7 +145,7 @@ impl GitRepo {
         message_might_report: N,
     ) -> Result<HistoryCandidates>
     where
-        M: Fn(&[u8]) -> bool + Sync,
+        M: Fn(&[u8], Option<Changes>) -> BlobJudgement + Sync,
         N: Fn(&[u8]) -> bool + Sync,
     {
         use rayon::prelude::*;
@@ -174,28 +216,54 @@ impl GitRepo {
         }
         total.store(blob_total as u64, Ordering::Relaxed);
 
-        // Every blob once: could it hold a secret?
+        // Every blob once: could it hold a secret? A delta of a blob judged clean is judged
+        // only where it changed its base (see `might_report`), since the rest was judged there.
         let skipped = AtomicU64::new(0);
         let found: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-        let judge = |number: u32, data: &[u8]| {
+        let clean = BlobSet::new(db.loose_first as usize + db.loose.len());
+        let reads_far = BlobSet::new(db.loose_first as usize + db.loose.len());
+        let judge = |number: u32, data: &[u8], changes: Option<Changes>| {
             let kind = content::sniff(data);
             if data.len() as u64 > max_size {
                 skipped.fetch_add(1, Ordering::Relaxed);
             } else if let Kind::Archive(_) | Kind::Container(_) = kind {
                 // What an archive holds is only known once it is opened: it is always placed
                 // and scanned in full (`might_report` is asked only so the blob is counted).
-                might_report(data);
+                might_report(data, None);
                 found.lock().unwrap().push(number);
             } else if !kind.is_text() {
                 skipped.fetch_add(1, Ordering::Relaxed);
-            } else if might_report(&content::decode(kind, data)) {
+            } else if kind == Kind::Text {
+                let judged = might_report(data, changes);
+                if judged.may_report {
+                    found.lock().unwrap().push(number);
+                } else {
+                    clean.insert(number);
+                    if judged.reads_far {
+                        reads_far.insert(number);
+                    }
+                }
+            } else if might_report(&content::decode(kind, data), None).may_report {
                 found.lock().unwrap().push(number);
             }
         };
         let shared = self.repo.clone().into_sync();
         for (pack, classified) in db.packs.iter().zip(&mut classes) {
+            let bases = std::mem::take(&mut classified.blob_bases);
+            let (clean, reads_far, judge, bases) = (&clean, &reads_far, &judge, &bases);
             for group in std::mem::take(&mut classified.blobs) {
-                pack.traverse(group, threads, |number, data| judge(number, data))?;
+                let mut reader = DeltaReader::default();
+                pack.traverse(group, threads, move |number, data| {
+                    let base = bases[(number - pack.first) as usize];
+                    let changed = (base != NO_BASE && clean.contains(pack.first + base))
+                        .then(|| pack.delta_changes(number - pack.first, data.len(), &mut reader))
+                        .flatten();
+                    let changes = changed.as_deref().map(|ranges| Changes {
+                        ranges,
+                        base_reads_far: reads_far.contains(pack.first + base),
+                    });
+                    judge(number, data, changes)
+                })?;
             }
             // Over the size limit by their header, or deltas of such: one by one, by header.
             std::mem::take(&mut classified.big)
@@ -205,7 +273,7 @@ impl GitRepo {
                     |repo, &pos| -> Result<()> {
                         let id = pack.index.oid_at_index(pos).to_owned();
                         match Self::read_blob(repo, id, max_size)? {
-                            Blob::Text(data) => judge(pack.first + pos, &data),
+                            Blob::Text(data) => judge(pack.first + pos, &data, None),
                             Blob::Skipped | Blob::TooLarge(_) => {
                                 skipped.fetch_add(1, Ordering::Relaxed);
                             }
@@ -219,7 +287,7 @@ impl GitRepo {
             if size > max_size {
                 skipped.fetch_add(1, Ordering::Relaxed);
             } else {
-                judge(db.loose_first + i as u32, &db.loose_data(i)?);
+                judge(db.loose_first + i as u32, &db.loose_data(i)?, None);
             }
         }
         let mut candidates: Vec<ObjectId> = found

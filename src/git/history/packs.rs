@@ -28,9 +28,15 @@ pub(super) const GROUP_OBJECTS: usize = 100_000;
 #[derive(Default)]
 pub(super) struct Classified {
     pub(super) blobs: Vec<Vec<u32>>,
+    /// For each index position, the index position of its delta base if it is a blob delta
+    /// ([`NO_BASE`] otherwise): a delta of a blob judged clean is judged where it changed.
+    pub(super) blob_bases: Vec<u32>,
     pub(super) big: Vec<u32>,
     pub(super) trees: Vec<Vec<u32>>,
 }
+
+/// In [`Classified::blob_bases`]: not a blob delta.
+pub(super) const NO_BASE: u32 = u32::MAX;
 
 /// One pack of the object database.
 pub(super) struct Pack {
@@ -65,6 +71,7 @@ impl Pack {
         // Deltas whose base comes later in the pack (only possible with ref-deltas): resolved
         // once everything else is known.
         let mut waiting: Vec<(usize, usize)> = Vec::new();
+        let mut bases = vec![NO_BASE; by_offset.len()];
         for (i, &(offset, _)) in by_offset.iter().enumerate() {
             let entry = self.data.entry(offset).map_err(|e| self.error(e))?;
             let base = match entry.header {
@@ -98,6 +105,7 @@ impl Pack {
                         ))
                     })?,
             };
+            bases[i] = base as u32;
             match class[base] {
                 Class::Unknown => waiting.push((i, base)),
                 known => {
@@ -150,12 +158,40 @@ impl Pack {
                 }
             }
         }
+        out.blob_bases = vec![NO_BASE; by_offset.len()];
         for (i, &(_, pos)) in by_offset.iter().enumerate() {
             if class[i] == Class::Big {
                 out.big.push(pos);
             }
+            if class[i] == Class::Blob && bases[i] != NO_BASE {
+                out.blob_bases[pos as usize] = by_offset[bases[i] as usize].1;
+            }
         }
         Ok(out)
+    }
+
+    /// What the delta at index position `pos` changes in the `len` bytes it builds (see
+    /// [`delta::changed_ranges`]), or `None` if it is no delta or does not read as one.
+    pub(super) fn delta_changes(
+        &self,
+        pos: u32,
+        len: usize,
+        reader: &mut DeltaReader,
+    ) -> Option<Vec<std::ops::Range<usize>>> {
+        let entry = self.data.entry(self.index.pack_offset_at_index(pos)).ok()?;
+        if entry.header.is_base() {
+            return None;
+        }
+        // A delta spends at most 8 bytes an op, and each op builds a byte at least.
+        let size = usize::try_from(entry.decompressed_size).ok()?;
+        if size > len.saturating_mul(8).saturating_add(64) {
+            return None;
+        }
+        reader.delta.resize(size, 0);
+        self.data
+            .decompress_entry(&entry, &mut reader.inflate, &mut reader.delta)
+            .ok()?;
+        delta::changed_ranges(&reader.delta, len)
     }
 
     /// Decodes the objects at index positions `positions` (in pack order, closed under delta
@@ -224,6 +260,20 @@ impl Pack {
         )
         .map_err(|e| self.error(e))?;
         Ok(())
+    }
+}
+
+/// One thread's buffers for reading deltas again (see [`Pack::delta_changes`]); a clone starts
+/// empty, so each traversal thread has its own.
+#[derive(Default)]
+pub(super) struct DeltaReader {
+    inflate: gix::zlib::Inflate,
+    delta: Vec<u8>,
+}
+
+impl Clone for DeltaReader {
+    fn clone(&self) -> Self {
+        DeltaReader::default()
     }
 }
 
