@@ -12,6 +12,12 @@ use crate::rules::{Rule, MULTILINE_WINDOW};
 use super::raw::{RawMatch, RawMatches};
 use super::{Matcher, LINE_WINDOW};
 
+thread_local! {
+    /// The per-rule slots of [`Matcher::candidate_regions`], all empty between calls.
+    static OPEN_REGIONS: std::cell::RefCell<Vec<Option<Range<usize>>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// What a rule's filters said of a candidate secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Filtered {
@@ -63,8 +69,13 @@ impl Matcher {
     /// Keyword hits turned into (rule, region) pairs, merged so each rule searches each line once.
     pub(super) fn candidate_regions(&self, data: &[u8]) -> Vec<(usize, Range<usize>)> {
         let mut regions = Vec::new();
-        // The region each rule is accumulating; flushed when a hit lands past its end.
-        let mut open: Vec<Option<Range<usize>>> = vec![None; self.rules.len()];
+        // The region each rule is accumulating; flushed when a hit lands past its end. One
+        // slot per rule, kept between calls: a history scan asks this for thousands of small
+        // windows, and a fresh table each time cost more than the search.
+        let mut open = OPEN_REGIONS.with(|slots| std::mem::take(&mut *slots.borrow_mut()));
+        open.resize(open.len().max(self.rules.len()), None);
+        // The rules with an open region, so only they are visited at the end.
+        let mut touched = Vec::new();
         let mut line = 0..0;
         for hit in self.keywords.find_all(data) {
             let pos = hit.start;
@@ -107,6 +118,9 @@ impl Matcher {
                         current.end = current.end.max(region.end);
                     }
                     slot => {
+                        if slot.is_none() {
+                            touched.push(rule);
+                        }
                         if let Some(done) = slot.replace(region) {
                             regions.push((rule, done));
                         }
@@ -114,11 +128,14 @@ impl Matcher {
                 }
             }
         }
-        for (rule, slot) in open.into_iter().enumerate() {
-            if let Some(region) = slot {
+        // In rule order, as a walk over every slot would give them; every slot is left empty.
+        touched.sort_unstable();
+        for rule in touched {
+            if let Some(region) = open[rule].take() {
                 regions.push((rule, region));
             }
         }
+        OPEN_REGIONS.with(|slots| *slots.borrow_mut() = open);
         regions
     }
 

@@ -148,8 +148,7 @@ impl GitRepo {
         M: Fn(&[u8], Option<Changes>) -> BlobJudgement + Sync,
         N: Fn(&[u8]) -> bool + Sync,
     {
-        use rayon::prelude::*;
-        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::atomic::AtomicU64;
         use std::sync::Mutex;
         if let Some(problem) = broken_pack(&self.repo) {
             return Err(Error::Git(problem));
@@ -160,7 +159,9 @@ impl GitRepo {
 
         // Which objects are blobs and which are trees (a tree by its number: the first copy's,
         // if a tree is stored twice), sorted out on another thread while this one walks the
-        // commits; both read the packs one object at a time.
+        // commits; both read the packs one object at a time. The blob pass could run during
+        // the walk too, but the walk's tables would then add to its peak memory (132 MB
+        // against 113 on git/git).
         let (commits, classes) = std::thread::scope(|scope| {
             let classify = scope.spawn(|| {
                 db.packs
@@ -178,126 +179,15 @@ impl GitRepo {
         if commits.is_empty() {
             return Ok(HistoryCandidates::default());
         }
-        let mut classes = classes?;
-        let mut loose_blobs = Vec::new();
-        let mut loose_trees = Vec::new();
-        for i in 0..db.loose.len() {
-            match db.loose_header(i)? {
-                Some((size, gix::objs::Kind::Blob)) => loose_blobs.push((i, size)),
-                Some((_, gix::objs::Kind::Tree)) => loose_trees.push(i),
-                _ => {}
-            }
-        }
-        let blob_total = classes
-            .iter()
-            .map(|c| c.blobs.iter().map(Vec::len).sum::<usize>() + c.big.len())
-            .sum::<usize>()
-            + loose_blobs.len();
-        let mut blob_presence = BlobPresence::with_capacity(blob_total);
-        let tree_total = classes
-            .iter()
-            .map(|c| c.trees.iter().map(Vec::len).sum::<usize>())
-            .sum::<usize>()
-            + loose_trees.len();
-        let mut tree_numbers = TreeNumbers::with_capacity(&db, tree_total);
-        for (pack, classified) in db.packs.iter().zip(&classes) {
-            for &pos in classified.blobs.iter().flatten().chain(&classified.big) {
-                blob_presence.insert(pack.index.oid_at_index(pos));
-            }
-            for &pos in classified.trees.iter().flatten() {
-                tree_numbers.insert(pack.index.oid_at_index(pos), pack.first + pos);
-            }
-        }
-        for &(i, _) in &loose_blobs {
-            blob_presence.insert(&db.loose[i].1);
-        }
-        for &i in &loose_trees {
-            tree_numbers.insert(&db.loose[i].1, db.loose_first + i as u32);
-        }
-        total.store(blob_total as u64, Ordering::Relaxed);
-
-        // Every blob once: could it hold a secret? A delta of a blob judged clean is judged
-        // only where it changed its base (see `might_report`), since the rest was judged there.
-        let skipped = AtomicU64::new(0);
-        let found: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-        let clean = BlobSet::new(db.loose_first as usize + db.loose.len());
-        let reads_far = BlobSet::new(db.loose_first as usize + db.loose.len());
-        let judge = |number: u32, data: &[u8], changes: Option<Changes>| {
-            let kind = content::sniff(data);
-            if data.len() as u64 > max_size {
-                skipped.fetch_add(1, Ordering::Relaxed);
-            } else if let Kind::Archive(_) | Kind::Container(_) = kind {
-                // What an archive holds is only known once it is opened: it is always placed
-                // and scanned in full (`might_report` is asked only so the blob is counted).
-                might_report(data, None);
-                found.lock().unwrap().push(number);
-            } else if !kind.is_text() {
-                skipped.fetch_add(1, Ordering::Relaxed);
-            } else if kind == Kind::Text {
-                let judged = might_report(data, changes);
-                if judged.may_report {
-                    found.lock().unwrap().push(number);
-                } else {
-                    clean.insert(number);
-                    if judged.reads_far {
-                        reads_far.insert(number);
-                    }
-                }
-            } else if might_report(&content::decode(kind, data), None).may_report {
-                found.lock().unwrap().push(number);
-            }
-        };
         let shared = self.repo.clone().into_sync();
-        for (pack, classified) in db.packs.iter().zip(&mut classes) {
-            let bases = std::mem::take(&mut classified.blob_bases);
-            let (clean, reads_far, judge, bases) = (&clean, &reads_far, &judge, &bases);
-            for group in std::mem::take(&mut classified.blobs) {
-                let mut reader = DeltaReader::default();
-                pack.traverse(group, threads, move |number, data| {
-                    let base = bases[(number - pack.first) as usize];
-                    let changed = (base != NO_BASE && clean.contains(pack.first + base))
-                        .then(|| pack.delta_changes(number - pack.first, data.len(), &mut reader))
-                        .flatten();
-                    let changes = changed.as_deref().map(|ranges| Changes {
-                        ranges,
-                        base_reads_far: reads_far.contains(pack.first + base),
-                    });
-                    judge(number, data, changes)
-                })?;
-            }
-            // Over the size limit by their header, or deltas of such: one by one, by header.
-            std::mem::take(&mut classified.big)
-                .par_iter()
-                .map_init(
-                    || light_handle(&shared),
-                    |repo, &pos| -> Result<()> {
-                        let id = pack.index.oid_at_index(pos).to_owned();
-                        match Self::read_blob(repo, id, max_size)? {
-                            Blob::Text(data) => judge(pack.first + pos, &data, None),
-                            Blob::Skipped | Blob::TooLarge(_) => {
-                                skipped.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        Ok(())
-                    },
-                )
-                .collect::<Result<Vec<()>>>()?;
-        }
-        for &(i, size) in &loose_blobs {
-            if size > max_size {
-                skipped.fetch_add(1, Ordering::Relaxed);
-            } else {
-                judge(db.loose_first + i as u32, &db.loose_data(i)?, None);
-            }
-        }
-        let mut candidates: Vec<ObjectId> = found
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .map(|n| db.id(n))
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
+        let BlobPass {
+            mut classes,
+            loose_trees,
+            blob_presence,
+            tree_numbers,
+            candidates,
+            skipped,
+        } = judge_blobs(&db, &shared, classes?, max_size, total, &might_report)?;
         let candidate_index: gix::hashtable::HashMap<ObjectId, u32> = candidates
             .iter()
             .enumerate()
@@ -355,7 +245,7 @@ impl GitRepo {
         Ok(HistoryCandidates {
             placed,
             messages: messages.found.into_inner().unwrap(),
-            skipped: skipped.into_inner() + messages.skipped.into_inner(),
+            skipped: skipped + messages.skipped.into_inner(),
             commits,
         })
     }
@@ -621,4 +511,159 @@ impl GitRepo {
             .collect::<Result<Vec<()>>>()?;
         Ok(skipped.into_inner())
     }
+}
+
+/// What the blob pass leaves for the tree pass.
+struct BlobPass<'db> {
+    classes: Vec<Classified>,
+    loose_trees: Vec<usize>,
+    blob_presence: BlobPresence,
+    tree_numbers: TreeNumbers<'db>,
+    /// The blobs that may hold a secret, sorted.
+    candidates: Vec<ObjectId>,
+    skipped: u64,
+}
+
+/// Every blob of `db` once: could it hold a secret? See [`GitRepo::history_candidates`].
+fn judge_blobs<'db, M>(
+    db: &'db ObjectDb,
+    shared: &gix::ThreadSafeRepository,
+    mut classes: Vec<Classified>,
+    max_size: u64,
+    total: &std::sync::atomic::AtomicU64,
+    might_report: &M,
+) -> Result<BlobPass<'db>>
+where
+    M: Fn(&[u8], Option<Changes>) -> BlobJudgement + Sync,
+{
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    let threads = rayon::current_num_threads().max(1);
+    let mut loose_blobs = Vec::new();
+    let mut loose_trees = Vec::new();
+    for i in 0..db.loose.len() {
+        match db.loose_header(i)? {
+            Some((size, gix::objs::Kind::Blob)) => loose_blobs.push((i, size)),
+            Some((_, gix::objs::Kind::Tree)) => loose_trees.push(i),
+            _ => {}
+        }
+    }
+    let blob_total = classes
+        .iter()
+        .map(|c| c.blobs.iter().map(Vec::len).sum::<usize>() + c.big.len())
+        .sum::<usize>()
+        + loose_blobs.len();
+    let mut blob_presence = BlobPresence::with_capacity(blob_total);
+    let tree_total = classes
+        .iter()
+        .map(|c| c.trees.iter().map(Vec::len).sum::<usize>())
+        .sum::<usize>()
+        + loose_trees.len();
+    let mut tree_numbers = TreeNumbers::with_capacity(db, tree_total);
+    for (pack, classified) in db.packs.iter().zip(&classes) {
+        for &pos in classified.blobs.iter().flatten().chain(&classified.big) {
+            blob_presence.insert(pack.index.oid_at_index(pos));
+        }
+        for &pos in classified.trees.iter().flatten() {
+            tree_numbers.insert(pack.index.oid_at_index(pos), pack.first + pos);
+        }
+    }
+    for &(i, _) in &loose_blobs {
+        blob_presence.insert(&db.loose[i].1);
+    }
+    for &i in &loose_trees {
+        tree_numbers.insert(&db.loose[i].1, db.loose_first + i as u32);
+    }
+    total.store(blob_total as u64, Ordering::Relaxed);
+
+    // Every blob once: could it hold a secret? A delta of a blob judged clean is judged
+    // only where it changed its base (see `might_report`), since the rest was judged there.
+    let skipped = AtomicU64::new(0);
+    let found: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+    let clean = BlobSet::new(db.loose_first as usize + db.loose.len());
+    let reads_far = BlobSet::new(db.loose_first as usize + db.loose.len());
+    let judge = |number: u32, data: &[u8], changes: Option<Changes>| {
+        let kind = content::sniff(data);
+        if data.len() as u64 > max_size {
+            skipped.fetch_add(1, Ordering::Relaxed);
+        } else if let Kind::Archive(_) | Kind::Container(_) = kind {
+            // What an archive holds is only known once it is opened: it is always placed
+            // and scanned in full (`might_report` is asked only so the blob is counted).
+            might_report(data, None);
+            found.lock().unwrap().push(number);
+        } else if !kind.is_text() {
+            skipped.fetch_add(1, Ordering::Relaxed);
+        } else if kind == Kind::Text {
+            let judged = might_report(data, changes);
+            if judged.may_report {
+                found.lock().unwrap().push(number);
+            } else {
+                clean.insert(number);
+                if judged.reads_far {
+                    reads_far.insert(number);
+                }
+            }
+        } else if might_report(&content::decode(kind, data), None).may_report {
+            found.lock().unwrap().push(number);
+        }
+    };
+    for (pack, classified) in db.packs.iter().zip(&mut classes) {
+        let bases = std::mem::take(&mut classified.blob_bases);
+        let (clean, reads_far, judge, bases) = (&clean, &reads_far, &judge, &bases);
+        for group in std::mem::take(&mut classified.blobs) {
+            let mut reader = DeltaReader::default();
+            pack.traverse(group, threads, move |number, data| {
+                let base = bases[(number - pack.first) as usize];
+                let changed = (base != NO_BASE && clean.contains(pack.first + base))
+                    .then(|| pack.delta_changes(number - pack.first, data.len(), &mut reader))
+                    .flatten();
+                let changes = changed.as_deref().map(|ranges| Changes {
+                    ranges,
+                    base_reads_far: reads_far.contains(pack.first + base),
+                });
+                judge(number, data, changes)
+            })?;
+        }
+        // Over the size limit by their header, or deltas of such: one by one, by header.
+        std::mem::take(&mut classified.big)
+            .par_iter()
+            .map_init(
+                || light_handle(shared),
+                |repo, &pos| -> Result<()> {
+                    let id = pack.index.oid_at_index(pos).to_owned();
+                    match GitRepo::read_blob(repo, id, max_size)? {
+                        Blob::Text(data) => judge(pack.first + pos, &data, None),
+                        Blob::Skipped | Blob::TooLarge(_) => {
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .collect::<Result<Vec<()>>>()?;
+    }
+    for &(i, size) in &loose_blobs {
+        if size > max_size {
+            skipped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            judge(db.loose_first + i as u32, &db.loose_data(i)?, None);
+        }
+    }
+    let mut candidates: Vec<ObjectId> = found
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|n| db.id(n))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    Ok(BlobPass {
+        classes,
+        loose_trees,
+        blob_presence,
+        tree_numbers,
+        candidates,
+        skipped: skipped.into_inner(),
+    })
 }
