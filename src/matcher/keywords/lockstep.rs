@@ -1,211 +1,295 @@
-//! The engine for large keyword sets: a compact NFA at first, then one DFA built on a thread of
-//! its own once enough text has been searched, walked over four parts of the text at once.
+//! The engine for large keyword sets: an Aho-Corasick DFA built here, with ASCII case folded
+//! into its byte classes, walked over several parts of the text at once.
+//!
+//! The aho-corasick crate's DFA is the reference this one is tested against, but for the
+//! built-in catalogue (1400 keywords) it takes about 10 ms to build, longer than a hook spends
+//! scanning one edit, and its walk reads a lower-cased copy of the text. This one is built in
+//! about a millisecond (a trie, then its table in one breadth-first pass), reads the text as it
+//! is (upper-case bytes share their lower-case byte's class), and keeps match states at the end
+//! of its table so one comparison tells whether a step matched.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::{dfa, Anchored as AnchoredSearch};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
-use super::{automaton_find_all, Hit};
-
-/// For a large keyword set, the DFA reads fastest but takes longer to build (about 10 ms for the
-/// built-in catalogue) than a hook spends scanning one edit. So a compact NFA, built at once,
-/// answers until enough text has been searched to pay for the DFA, which is then built on a
-/// thread of its own; both find the same hits.
-pub(super) struct Automata {
-    nfa: AhoCorasick,
-    pub(super) dfa: std::sync::Arc<std::sync::OnceLock<dfa::DFA>>,
-    pub(super) keywords: Vec<Vec<u8>>,
-    /// Bytes the NFA has searched so far.
-    searched: std::sync::atomic::AtomicUsize,
-    building: std::sync::Once,
-}
-
-/// Bytes the NFA searches before the DFA is built: a staged commit of a few files never needs
-/// it, a directory tree soon does.
-pub(super) const DFA_AFTER: usize = 1 << 20;
-
-/// Text this long is not left to the NFA: its search waits for the DFA.
-const DFA_WAIT: usize = 4 << 20;
-
-impl Automata {
-    pub(super) fn new(keywords: &[Vec<u8>]) -> Automata {
-        let nfa = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .byte_classes(true)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(keywords)
-            .expect("keywords are plain literals");
-        Automata {
-            nfa,
-            dfa: std::sync::Arc::new(std::sync::OnceLock::new()),
-            keywords: keywords.to_vec(),
-            searched: std::sync::atomic::AtomicUsize::new(0),
-            building: std::sync::Once::new(),
-        }
-    }
-
-    /// The DFA once it is built, starting its build when enough text has been searched.
-    fn dfa_for(&self, data: &[u8]) -> Option<&dfa::DFA> {
-        if let Some(dfa) = self.dfa.get() {
-            return Some(dfa);
-        }
-        let searched = self
-            .searched
-            .fetch_add(data.len(), std::sync::atomic::Ordering::Relaxed)
-            + data.len();
-        if searched >= DFA_AFTER {
-            self.building.call_once(|| {
-                let slot = self.dfa.clone();
-                let keywords = self.keywords.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("keyword-dfa".into())
-                    .spawn(move || {
-                        slot.get_or_init(|| lockstep_dfa(&keywords));
-                    });
-                if spawned.is_err() {
-                    // No thread to spare: build it here.
-                    self.dfa.get_or_init(|| lockstep_dfa(&self.keywords));
-                }
-            });
-            if data.len() >= DFA_WAIT {
-                // Waits for the build under way, or builds it here if it has not begun.
-                return Some(self.dfa.get_or_init(|| lockstep_dfa(&self.keywords)));
-            }
-        }
-        self.dfa.get()
-    }
-
-    pub(super) fn find_all(
-        &self,
-        keywords: &[Vec<u8>],
-        data: &[u8],
-        lowered: &mut Vec<u8>,
-        hits: &mut Vec<Hit>,
-    ) {
-        match self.dfa_for(data) {
-            Some(dfa) => {
-                lowered.clear();
-                lowered.extend(data.iter().map(u8::to_ascii_lowercase));
-                let longest = keywords.iter().map(Vec::len).max().unwrap_or(1);
-                lockstep_find_all(dfa, longest, lowered, hits);
-                hits.sort_unstable();
-            }
-            None => automaton_find_all(&self.nfa, data, lowered, hits),
-        }
-    }
-}
-
-/// The DFA for [`lockstep_find_all`]: unanchored only and without a prefilter, so that only
-/// match states are special.
-pub(super) fn lockstep_dfa(keywords: &[Vec<u8>]) -> dfa::DFA {
-    dfa::DFA::builder()
-        .match_kind(MatchKind::Standard)
-        .byte_classes(true)
-        .prefilter(false)
-        .start_kind(aho_corasick::StartKind::Unanchored)
-        .build(keywords)
-        .expect("keywords are plain literals")
-}
+use super::Hit;
 
 /// Text shorter than this is walked as one stream: splitting it saves less than the overlap
 /// each extra stream reads again.
 pub(super) const LOCKSTEP_MIN: usize = 1024;
 
-/// Every keyword occurrence in lower-cased `text`, in no particular order.
-///
-/// A DFA walk is a chain of dependent table loads, one per byte, so one walk leaves the core
-/// mostly waiting on memory. Four walks over four quarters of the text, advanced together,
-/// are independent chains the core overlaps, which reads the text about three times as fast.
-/// Each quarter's walk starts `longest - 1` bytes early, unreported: an Aho-Corasick state
-/// depends only on the last `longest` bytes, so by the quarter's first byte the walk is in the
-/// state a walk from the start would be in, and each match is reported by exactly one walk.
-pub(super) fn lockstep_find_all(dfa: &dfa::DFA, longest: usize, text: &[u8], hits: &mut Vec<Hit>) {
-    const STREAMS: usize = 4;
-    let start = dfa
-        .start_state(AnchoredSearch::No)
-        .expect("the DFA is built for unanchored search");
-    if text.len() < LOCKSTEP_MIN {
-        walk(dfa, start, text, 0, 0, hits);
-        return;
-    }
-    let quarter = text.len().div_ceil(STREAMS);
-    // Stream k reports matches ending in its quarter (the positions `lo..hi` of their last
-    // byte) and reads from `from`.
-    let bounds: [(usize, usize, usize); STREAMS] = std::array::from_fn(|k| {
-        let lo = (k * quarter).min(text.len());
-        let hi = ((k + 1) * quarter).min(text.len());
-        (lo.saturating_sub(longest - 1), lo, hi)
-    });
-    let steps = bounds
-        .iter()
-        .map(|&(from, _, hi)| hi - from)
-        .min()
-        .unwrap_or(0);
-    let mut states = [start; STREAMS];
-    let lanes: [&[u8]; STREAMS] = std::array::from_fn(|k| &text[bounds[k].0..bounds[k].0 + steps]);
-    // One index runs through the four lanes at once.
-    #[allow(clippy::needless_range_loop)]
-    for i in 0..steps {
-        for k in 0..STREAMS {
-            states[k] = dfa.next_state(AnchoredSearch::No, states[k], lanes[k][i]);
-        }
-        if states.iter().any(|&s| dfa.is_special(s)) {
-            for k in 0..STREAMS {
-                let at = bounds[k].0 + i;
-                if dfa.is_special(states[k]) && at >= bounds[k].1 {
-                    report(dfa, states[k], at, hits);
+/// Walks advanced together: independent chains of table loads that the core overlaps.
+const STREAMS: usize = 8;
+
+pub(super) struct Dfa {
+    /// The class of each input byte; bytes no keyword holds (in either case) share class 0.
+    classes: [u8; 256],
+    /// Number of classes: the width of one state's row.
+    width: usize,
+    /// `trans[state + class]` is the next state; states are row offsets (premultiplied).
+    trans: Vec<u32>,
+    /// States at or past this offset are match states.
+    first_match: u32,
+    /// By state number (offset / width): the keyword that is this state's whole string, if any.
+    own: Vec<u32>,
+    /// By state number: the nearest state down the failure links whose own keyword is set,
+    /// if any; with `own`, every keyword that ends where this state is reached.
+    next_output: Vec<u32>,
+    /// Length of each keyword, to give a hit its start.
+    lengths: Vec<u32>,
+    /// Longest keyword: how far back each stream starts.
+    longest: usize,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A trie node while the DFA is built: children as a list, so the trie costs a few bytes per
+/// keyword byte rather than a table row per node.
+#[derive(Clone, Copy)]
+struct Node {
+    first_child: u32,
+    next_sibling: u32,
+    class: u8,
+    keyword: u32,
+}
+
+impl Dfa {
+    /// `keywords` lower case, none empty, no two the same.
+    pub(super) fn new(keywords: &[Vec<u8>]) -> Dfa {
+        // Byte classes: one per distinct keyword byte, shared by its upper-case form.
+        let mut classes = [0u8; 256];
+        let mut width = 1usize;
+        for keyword in keywords {
+            for &b in keyword {
+                let b = b.to_ascii_lowercase();
+                if classes[b as usize] == 0 {
+                    assert!(width < 256, "keyword bytes fit in 255 classes");
+                    classes[b as usize] = width as u8;
+                    width += 1;
                 }
             }
         }
-    }
-    // The streams' lengths differ by the overlap: each finishes alone.
-    for (k, &(from, lo, hi)) in bounds.iter().enumerate() {
-        let resume = from + steps;
-        walk_from(dfa, states[k], text, resume, hi, lo, hits);
-    }
-}
+        for b in b'A'..=b'Z' {
+            classes[b as usize] = classes[b.to_ascii_lowercase() as usize];
+        }
 
-/// One stream over `text[from..]`, reporting matches whose last byte is at or after `report_from`.
-fn walk(
-    dfa: &dfa::DFA,
-    state: StateID,
-    text: &[u8],
-    from: usize,
-    report_from: usize,
-    hits: &mut Vec<Hit>,
-) {
-    walk_from(dfa, state, text, from, text.len(), report_from, hits);
-}
+        // The trie; node 0 is the root.
+        let leaf = Node {
+            first_child: NONE,
+            next_sibling: NONE,
+            class: 0,
+            keyword: NONE,
+        };
+        let mut nodes = vec![leaf];
+        for (k, keyword) in keywords.iter().enumerate() {
+            let mut node = 0usize;
+            for &b in keyword {
+                let class = classes[b as usize];
+                let mut child = nodes[node].first_child;
+                while child != NONE && nodes[child as usize].class != class {
+                    child = nodes[child as usize].next_sibling;
+                }
+                if child == NONE {
+                    child = nodes.len() as u32;
+                    nodes.push(Node {
+                        next_sibling: nodes[node].first_child,
+                        class,
+                        ..leaf
+                    });
+                    nodes[node].first_child = child;
+                }
+                node = child as usize;
+            }
+            nodes[node].keyword = k as u32;
+        }
 
-fn walk_from(
-    dfa: &dfa::DFA,
-    mut state: StateID,
-    text: &[u8],
-    from: usize,
-    to: usize,
-    report_from: usize,
-    hits: &mut Vec<Hit>,
-) {
-    for (at, &byte) in text.iter().enumerate().take(to).skip(from) {
-        state = dfa.next_state(AnchoredSearch::No, state, byte);
-        if dfa.is_special(state) && at >= report_from {
-            report(dfa, state, at, hits);
+        // Breadth first, each node's row is its failure state's row (complete already: the
+        // failure state is shallower) with the node's own edges written over it. A node is a
+        // match state when it ends a keyword or its failure state is one, which is known as
+        // soon as the node is reached, so states are numbered then: plain ones up from 0 (the
+        // root first), match states down from the top, which puts every match state past the
+        // last plain one.
+        let count = nodes.len();
+        let mut trans = vec![0u32; count * width];
+        let mut number = vec![0u32; count];
+        let mut own = vec![NONE; count];
+        let mut next_output = vec![NONE; count];
+        let mut is_match = vec![false; count];
+        let (mut next_plain, mut next_match) = (1u32, count as u32);
+        let mut queue: Vec<(u32, u32)> = vec![(0, 0)];
+        let mut head = 0;
+        while let Some(&(node, fail)) = queue.get(head) {
+            head += 1;
+            let n = number[node as usize] as usize;
+            if node != 0 {
+                trans.copy_within(
+                    fail as usize * width..(fail as usize + 1) * width,
+                    n * width,
+                );
+            }
+            let mut child = nodes[node as usize].first_child;
+            while child != NONE {
+                let Node {
+                    next_sibling,
+                    class,
+                    keyword,
+                    ..
+                } = nodes[child as usize];
+                // The failure state of a child of the root is the root; of a deeper node,
+                // where its parent's failure state goes on the same byte.
+                let child_fail = if node == 0 {
+                    0
+                } else {
+                    trans[fail as usize * width + class as usize] / width as u32
+                };
+                let matches = keyword != NONE || is_match[child_fail as usize];
+                let c = if matches {
+                    next_match -= 1;
+                    next_match
+                } else {
+                    next_plain += 1;
+                    next_plain - 1
+                };
+                number[child as usize] = c;
+                is_match[c as usize] = matches;
+                own[c as usize] = keyword;
+                next_output[c as usize] = if own[child_fail as usize] != NONE {
+                    child_fail
+                } else {
+                    next_output[child_fail as usize]
+                };
+                trans[n * width + class as usize] = c * width as u32;
+                queue.push((child, child_fail));
+                child = next_sibling;
+            }
+        }
+        Dfa {
+            classes,
+            width,
+            trans,
+            first_match: next_plain * width as u32,
+            own,
+            next_output,
+            lengths: keywords.iter().map(|k| k.len() as u32).collect(),
+            longest: keywords.iter().map(Vec::len).max().unwrap_or(1),
         }
     }
-}
 
-/// Every keyword ending at `at` (its last byte), given the state the DFA reached there.
-#[inline]
-fn report(dfa: &dfa::DFA, state: StateID, at: usize, hits: &mut Vec<Hit>) {
-    // Without a prefilter, a special state is a match state or the dead one, which an
-    // unanchored standard search never reaches.
-    for i in 0..dfa.match_len(state) {
-        let keyword = dfa.match_pattern(state, i);
+    /// The root: where an unanchored walk starts (it is never a match state, as no keyword is
+    /// empty).
+    fn start(&self) -> u32 {
+        // `new` numbers the root first among the plain states.
+        0
+    }
+
+    #[inline(always)]
+    fn next(&self, state: u32, byte: u8) -> u32 {
+        let at = state as usize + self.classes[byte as usize] as usize;
+        debug_assert!(at < self.trans.len());
+        // SAFETY: `state` is a row offset below `trans.len()` (the start, 0, or an entry of
+        // `trans`, all of which `new` makes `row * width` for a row in the table) and a class
+        // is below `width`, so `at` is inside the table. This is the scanner's innermost step:
+        // a bound check here costs registers the eight walks need.
+        unsafe { *self.trans.get_unchecked(at) }
+    }
+
+    /// Every keyword ending at `at` (its last byte), in state `state`.
+    #[inline]
+    fn report(&self, state: u32, at: usize, hits: &mut Vec<Hit>) {
         let end = at + 1;
-        hits.push(Hit {
-            start: end - dfa.pattern_len(keyword),
-            end,
-            keyword: keyword.as_usize(),
+        let mut n = state / self.width as u32;
+        if self.own[n as usize] == NONE {
+            n = self.next_output[n as usize];
+        }
+        while n != NONE {
+            let k = self.own[n as usize];
+            hits.push(Hit {
+                start: end - self.lengths[k as usize] as usize,
+                end,
+                keyword: k as usize,
+            });
+            n = self.next_output[n as usize];
+        }
+    }
+
+    /// Every keyword occurrence in `text` (any case), sorted.
+    ///
+    /// A DFA walk is a chain of dependent table loads, one per byte, so one walk leaves the
+    /// core mostly waiting on memory. [`STREAMS`] walks over as many parts of the text,
+    /// advanced together, are independent chains the core overlaps. Each part's walk starts
+    /// `longest - 1` bytes early, unreported: an Aho-Corasick state depends only on the last
+    /// `longest` bytes, so by the part's first byte the walk is in the state a walk from the
+    /// start would be in, and each match is reported by exactly one walk.
+    pub(super) fn find_all(&self, text: &[u8], hits: &mut Vec<Hit>) {
+        let first = hits.len();
+        if text.len() < LOCKSTEP_MIN {
+            self.walk(self.start(), text, 0, text.len(), 0, hits);
+        } else {
+            self.lockstep(text, hits);
+        }
+        hits[first..].sort_unstable();
+    }
+
+    fn lockstep(&self, text: &[u8], hits: &mut Vec<Hit>) {
+        let part = text.len().div_ceil(STREAMS);
+        // Stream k reports matches ending in its part (the positions `lo..hi` of their last
+        // byte) and reads from `from`.
+        let bounds: [(usize, usize, usize); STREAMS] = std::array::from_fn(|k| {
+            let lo = (k * part).min(text.len());
+            let hi = ((k + 1) * part).min(text.len());
+            (lo.saturating_sub(self.longest - 1), lo, hi)
         });
+        let steps = bounds
+            .iter()
+            .map(|&(from, _, hi)| hi - from)
+            .min()
+            .unwrap_or(0);
+        let f: [usize; STREAMS] = std::array::from_fn(|k| bounds[k].0);
+        let lo: [usize; STREAMS] = std::array::from_fn(|k| bounds[k].1);
+        let [l0, l1, l2, l3, l4, l5, l6, l7]: [&[u8]; STREAMS] =
+            std::array::from_fn(|k| &text[f[k]..f[k] + steps]);
+        let first_match = self.first_match;
+        // Eight named states rather than an array: an array indexed in the reporting branch
+        // lives in memory, and a store and reload in each step's chain would double its length.
+        let [mut s0, mut s1, mut s2, mut s3, mut s4, mut s5, mut s6, mut s7] = [self.start(); 8];
+        for i in 0..steps {
+            s0 = self.next(s0, l0[i]);
+            s1 = self.next(s1, l1[i]);
+            s2 = self.next(s2, l2[i]);
+            s3 = self.next(s3, l3[i]);
+            s4 = self.next(s4, l4[i]);
+            s5 = self.next(s5, l5[i]);
+            s6 = self.next(s6, l6[i]);
+            s7 = self.next(s7, l7[i]);
+            let highest = s0.max(s1).max(s2).max(s3).max(s4).max(s5).max(s6).max(s7);
+            if highest >= first_match {
+                for (k, state) in [s0, s1, s2, s3, s4, s5, s6, s7].into_iter().enumerate() {
+                    let at = f[k] + i;
+                    if state >= first_match && at >= lo[k] {
+                        self.report(state, at, hits);
+                    }
+                }
+            }
+        }
+        let states = [s0, s1, s2, s3, s4, s5, s6, s7];
+        // The streams' lengths differ by the overlap: each finishes alone.
+        for (k, &(from, lo, hi)) in bounds.iter().enumerate() {
+            self.walk(states[k], text, from + steps, hi, lo, hits);
+        }
+    }
+
+    /// One stream over `text[from..to]`, reporting matches whose last byte is at or after
+    /// `report_from`.
+    fn walk(
+        &self,
+        mut state: u32,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        report_from: usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        for (at, &byte) in text.iter().enumerate().take(to).skip(from) {
+            state = self.next(state, byte);
+            if state >= self.first_match && at >= report_from {
+                self.report(state, at, hits);
+            }
+        }
     }
 }

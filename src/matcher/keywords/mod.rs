@@ -8,19 +8,18 @@
 //! and `privatekey`), the anchors are searched with Teddy in groups small enough for it to stay
 //! fast, over a lower-cased copy of the input made a block at a time, and each anchor hit is
 //! checked against the few keywords it stands for. A larger set (the built-in catalogue has
-//! about 1400) is searched by one DFA, walked over four parts of the text at once (see
-//! [`lockstep::lockstep_find_all`]).
+//! about 1400) is searched by one DFA with case folded into its byte classes, walked over
+//! several parts of the text at once (see [`lockstep::Dfa`]).
 
 mod anchors;
 mod lockstep;
 
-use aho_corasick::AhoCorasick;
 #[cfg(test)]
-use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::cell::RefCell;
 
 use anchors::Anchored;
-use lockstep::Automata;
+use lockstep::Dfa;
 
 /// Teddy passes worth making: each reads every byte, and past this many one automaton pass
 /// (about half a gigabyte a second whatever the number of keywords) is cheaper.
@@ -50,8 +49,8 @@ enum Engine {
     /// One DFA, all occurrences: the reference the tests compare the other engines with.
     #[cfg(test)]
     Automaton(AhoCorasick),
-    /// Many keywords: see [`Automata`].
-    Staged(Automata),
+    /// Many keywords: see [`Dfa`].
+    Dfa(Box<Dfa>),
     Empty,
 }
 
@@ -80,7 +79,7 @@ impl KeywordSearch {
             match anchored {
                 Some(anchored) if anchored.groups.len() <= MAX_GROUPS => Engine::Anchored(anchored),
                 // Too many keywords for a few SIMD passes, or no Teddy on this CPU.
-                _ => Engine::Staged(Automata::new(&lowered)),
+                _ => Engine::Dfa(Box::new(Dfa::new(&lowered))),
             }
         };
         KeywordSearch {
@@ -106,12 +105,7 @@ impl KeywordSearch {
                     automaton_find_all(ac, data, &mut lowered, &mut hits);
                 });
             }
-            Engine::Staged(automata) => {
-                LOWERED.with(|buffer| {
-                    let mut lowered = buffer.borrow_mut();
-                    automata.find_all(&self.keywords, data, &mut lowered, &mut hits);
-                });
-            }
+            Engine::Dfa(dfa) => dfa.find_all(data, &mut hits),
             Engine::Anchored(anchored) => {
                 LOWERED.with(|buffer| {
                     let mut buffer = buffer.borrow_mut();
@@ -123,14 +117,9 @@ impl KeywordSearch {
     }
 }
 
-/// The automaton runs over a lower-cased copy of each block: with case folded beforehand it
-/// needs no upper-case transitions, so its table is smaller and stays in cache.
-pub(super) fn automaton_find_all(
-    ac: &AhoCorasick,
-    data: &[u8],
-    lowered: &mut Vec<u8>,
-    hits: &mut Vec<Hit>,
-) {
+/// The reference automaton, over a lower-cased copy.
+#[cfg(test)]
+fn automaton_find_all(ac: &AhoCorasick, data: &[u8], lowered: &mut Vec<u8>, hits: &mut Vec<Hit>) {
     lowered.clear();
     lowered.extend(data.iter().map(u8::to_ascii_lowercase));
     for m in ac.find_overlapping_iter(lowered.as_slice()) {
@@ -176,7 +165,7 @@ fn naive(keywords: &[Vec<u8>], data: &[u8]) -> Vec<Hit> {
 #[cfg(test)]
 mod tests {
     use super::anchors::{choose_anchors, BLOCK};
-    use super::lockstep::{lockstep_dfa, lockstep_find_all, DFA_AFTER, LOCKSTEP_MIN};
+    use super::lockstep::LOCKSTEP_MIN;
     use super::*;
 
     fn search(keywords: &[&str]) -> KeywordSearch {
@@ -337,28 +326,9 @@ mod tests {
         }
     }
 
-    /// A large set starts with the NFA, builds the DFA once enough text was searched, and both
-    /// find the same hits.
-    #[test]
-    fn large_sets_switch_to_the_dfa_after_a_megabyte() {
-        let (keywords, data) = random_case(7, 600, 12);
-        let search = KeywordSearch::new(&keywords);
-        let Engine::Staged(automata) = &search.engine else {
-            panic!("600 keywords are searched by automata");
-        };
-        let expected = naive(search.keywords(), &data);
-        assert!(automata.dfa.get().is_none(), "no DFA before any search");
-        for _ in 0..DFA_AFTER.div_ceil(data.len()) {
-            assert_eq!(search.find_all(&data), expected);
-        }
-        automata
-            .dfa
-            .get_or_init(|| lockstep_dfa(&automata.keywords));
-        assert_eq!(search.find_all(&data), expected);
-    }
-
-    /// The four-stream walk finds what brute force finds, on texts long enough to be split
-    /// (quarter edges then fall inside keywords of the small alphabet) and too short to be.
+    /// The many-stream walk finds what brute force finds, in any case, on texts long enough
+    /// to be split (part edges then fall inside keywords of the small alphabet) and too short
+    /// to be.
     #[test]
     fn lockstep_walk_matches_brute_force() {
         for seed in 0..12u64 {
@@ -367,9 +337,7 @@ mod tests {
             let (keywords, data) = random_case(seed + 100, count, longest);
             let search = KeywordSearch::new(&keywords);
             let lowered = search.keywords().to_vec();
-            let dfa = lockstep_dfa(&lowered);
-            let text: Vec<u8> = data.iter().map(u8::to_ascii_lowercase).collect();
-            let widest = lowered.iter().map(Vec::len).max().unwrap();
+            let dfa = Dfa::new(&lowered);
             for len in [
                 0,
                 1,
@@ -378,15 +346,39 @@ mod tests {
                 LOCKSTEP_MIN,
                 LOCKSTEP_MIN + 3,
                 5001,
-                text.len(),
+                data.len(),
             ] {
-                let text = &text[..len];
+                let text = &data[..len];
                 let mut hits = Vec::new();
-                lockstep_find_all(&dfa, widest, text, &mut hits);
-                hits.sort_unstable();
+                dfa.find_all(text, &mut hits);
                 assert_eq!(hits, naive(&lowered, text), "seed {seed}, length {len}");
             }
         }
+    }
+
+    /// Case folds for ASCII letters only: bytes past ASCII and punctuation match as they are.
+    #[test]
+    fn the_dfa_folds_ascii_case_only() {
+        let keywords: Vec<Vec<u8>> = vec![
+            b"key_".to_vec(),
+            "\u{e9}t\u{e9}".as_bytes().to_vec(),
+            b"[x]".to_vec(),
+        ];
+        let dfa = Dfa::new(&keywords);
+        let text = "KEY_ Key_ k\u{c9}y_ \u{e9}t\u{e9} \u{c9}T\u{c9} [X] {x}".as_bytes();
+        let mut hits = Vec::new();
+        dfa.find_all(text, &mut hits);
+        assert_eq!(hits, naive(&keywords, text));
+        let found: Vec<&[u8]> = hits.iter().map(|h| &text[h.start..h.end]).collect();
+        assert_eq!(
+            found,
+            [
+                b"KEY_".as_slice(),
+                b"Key_",
+                "\u{e9}t\u{e9}".as_bytes(),
+                b"[X]"
+            ]
+        );
     }
 
     #[test]
