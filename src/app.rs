@@ -131,9 +131,9 @@ fn scan_command(session: &Session, args: &ScanArgs) -> Result<Verdict> {
     }
     let scanner = build_scanner(session)?;
     let outcome = if args.staged {
-        scan_staged(&scanner)?
+        scan_staged(scanner)?
     } else if args.all {
-        scan_history(&scanner)?
+        scan_history(scanner)?
     } else if args.stdin {
         let mut data = Vec::new();
         std::io::stdin()
@@ -141,7 +141,7 @@ fn scan_command(session: &Session, args: &ScanArgs) -> Result<Verdict> {
             .map_err(|e| Error::io("<stdin>", e))?;
         let path = args.path.clone().unwrap_or_else(|| "<stdin>".to_string());
         scan::scan_fragments(
-            &scanner,
+            scanner,
             vec![Fragment::file(path, data)],
             scan::NotText::Scan,
         )
@@ -151,7 +151,7 @@ fn scan_command(session: &Session, args: &ScanArgs) -> Result<Verdict> {
         } else {
             args.paths.clone()
         };
-        scan::scan_paths(&scanner, &roots)
+        scan::scan_paths(scanner, &roots)
     };
     finish(session, &outcome)
 }

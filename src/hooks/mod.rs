@@ -42,9 +42,9 @@ pub fn pre_commit(session: &Session, files: &[PathBuf]) -> Result<Verdict> {
     let run = || -> Result<(Verdict, Outcome)> {
         let scanner = build_scanner(session)?;
         let outcome = if files.is_empty() {
-            scan_staged(&scanner)?
+            scan_staged(scanner)?
         } else {
-            scan_named_files(&scanner, files)?
+            scan_named_files(scanner, files)?
         };
         Ok((finish(session, &outcome)?, outcome))
     };
@@ -229,7 +229,7 @@ pub fn pre_push(session: &Session, remote: Option<&str>) -> Result<Verdict> {
                 .map_err(|e| Error::io("<stdin>", e))?;
             push_commits(&repo, &parse_push_lines(&input)?)?
         };
-        let outcome = scan_commits(&scanner, &repo, &commits, &tips)?;
+        let outcome = scan_commits(scanner, &repo, &commits, &tips)?;
         eprintln!(
             "staunch: push{}: {} new commit(s) scanned",
             remote
