@@ -7,14 +7,46 @@ impl GitRepo {
     /// Path and blob of every regular file the index tracks (conflicted entries left out):
     /// what a commit made now would hold. Untracked and ignored files are never in it.
     pub(super) fn index_files(&self) -> Result<Vec<(BString, ObjectId)>> {
+        Ok(index_entries(&self.load_index()?))
+    }
+
+    /// The index as stored (an empty one when there is no index file yet), refused when its
+    /// trailing checksum is wrong, as git refuses it.
+    fn load_index(&self) -> Result<gix::index::File> {
         // gix panics on some corrupt index files instead of returning an error; a scan must
         // fail with a message (and a hook fail closed), so the panic becomes that message.
         let index_path = self.repo.index_path();
+        let hash = self.repo.object_hash();
+        // A SHA-1 repository's checksum is checked here with plain SHA-1, which uses the CPU's
+        // SHA instructions: gix checks it with collision-detecting SHA-1, which took 3 of a
+        // hook's 30 ms on the half-megabyte index of a large repository. Collision detection
+        // guards content-addressed objects; this is the checksum of a local file.
+        let verified_here = hash == gix::hash::Kind::Sha1;
+        if verified_here && !index_checksum_ok(&index_path) {
+            return Err(Error::Git(format!(
+                "index {}: corrupt, its checksum does not match its content",
+                index_path.display()
+            )));
+        }
         let silent = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.repo.index_or_empty().map_err(Box::new)
-        }));
+        let loaded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match gix::index::File::at(
+                &index_path,
+                hash,
+                verified_here,
+                Default::default(),
+            ) {
+                Err(gix::index::file::init::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(gix::index::File::from_state(
+                        gix::index::State::new(hash),
+                        index_path.clone(),
+                    ))
+                }
+                other => other.map_err(Box::new),
+            }));
         std::panic::set_hook(silent);
         // A path the reader cannot read is named, rather than blamed on a corrupt index.
         let overlong = || {
@@ -44,19 +76,7 @@ impl GitRepo {
                 }))
             }
         };
-        let mut files = Vec::new();
-        for entry in index.entries() {
-            use gix::index::entry::{Mode, Stage};
-            if entry.stage() != Stage::Unconflicted {
-                continue;
-            }
-            // Submodules (commits) and symlinks are not followed; only file content counts.
-            if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
-                continue;
-            }
-            files.push((entry.path(&index).to_owned(), entry.id));
-        }
-        Ok(files)
+        Ok(index)
     }
 
     /// Calls `scan` with the whole content of every file the index tracks whose
@@ -103,8 +123,13 @@ impl GitRepo {
             .head_tree_id_or_empty()
             .map_err(|e| git_error("HEAD", e))?
             .detach();
-        let head = self.tree_files(head_tree)?;
-        let staged: HashMap<BString, ObjectId> = self.index_files()?.into_iter().collect();
+        let index = self.load_index()?;
+        // Directories the cache tree holds as HEAD has them are not read on either side.
+        let (head, unchanged) = self.tree_files_but(head_tree, &written_trees(&index))?;
+        let staged: HashMap<BString, ObjectId> = index_entries(&index)
+            .into_iter()
+            .filter(|(path, _)| !in_any(&unchanged, path))
+            .collect();
         let changes = changes_between(&head, &staged);
         let mut out = GitFragments::default();
         for change in &changes {
@@ -256,4 +281,118 @@ impl GitRepo {
         Self::push_added(&large.change, large.commit.as_deref(), &old, new, out);
         Ok(())
     }
+}
+
+impl GitRepo {
+    /// Path → blob id of every regular file in a tree, except under the directories that
+    /// `written` holds with the very tree id this tree has there; those directories are
+    /// returned apart ("" for the whole tree).
+    fn tree_files_but(
+        &self,
+        tree_id: ObjectId,
+        written: &HashMap<BString, ObjectId>,
+    ) -> Result<(HashMap<BString, ObjectId>, Directories)> {
+        let mut files = HashMap::new();
+        let mut unchanged = HashSet::new();
+        let mut pending = vec![(BString::default(), tree_id)];
+        while let Some((dir, id)) = pending.pop() {
+            if written.get(&dir) == Some(&id) {
+                unchanged.insert(dir.into());
+                continue;
+            }
+            let tree = self
+                .repo
+                .find_tree(id)
+                .map_err(|e| git_error(format!("tree {id}"), e))?;
+            let decoded = tree
+                .decode()
+                .map_err(|e| git_error(format!("tree {id}"), e))?;
+            for entry in &decoded.entries {
+                let mut path = dir.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(entry.filename);
+                if entry.mode.is_tree() {
+                    pending.push((path, entry.oid.to_owned()));
+                } else if entry.mode.is_blob() {
+                    files.insert(path, entry.oid.to_owned());
+                }
+            }
+        }
+        Ok((files, unchanged))
+    }
+}
+
+/// Repository-relative directory paths ("" for the root).
+type Directories = HashSet<Vec<u8>>;
+
+/// The directories that the index's cache tree (git's TREE extension) holds as written, by
+/// path ("" for the root), with the tree id of each. `git commit` records these trees as they
+/// are, without rebuilding them from the entries below them, so where one is the tree HEAD
+/// has, the commit changes nothing below it.
+fn written_trees(index: &gix::index::File) -> HashMap<BString, ObjectId> {
+    let mut written = HashMap::new();
+    let Some(root) = index.tree() else {
+        return written;
+    };
+    let mut pending = vec![(BString::default(), root)];
+    while let Some((dir, tree)) = pending.pop() {
+        if tree.num_entries.is_some() {
+            written.insert(dir.clone(), tree.id);
+        }
+        // Below a directory that is not written, others may be.
+        for child in &tree.children {
+            let mut path = dir.clone();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&child.name);
+            pending.push((path, child));
+        }
+    }
+    written
+}
+
+/// Whether `path` lies under one of `dirs` ("" holds everything).
+fn in_any(dirs: &Directories, path: &[u8]) -> bool {
+    !dirs.is_empty()
+        && (dirs.contains(&b""[..])
+            || path
+                .iter()
+                .enumerate()
+                .any(|(at, &b)| b == b'/' && dirs.contains(&path[..at])))
+}
+
+/// Path and blob of every regular, unconflicted file in `index`.
+fn index_entries(index: &gix::index::File) -> Vec<(BString, ObjectId)> {
+    let mut files = Vec::new();
+    for entry in index.entries() {
+        use gix::index::entry::{Mode, Stage};
+        if entry.stage() != Stage::Unconflicted {
+            continue;
+        }
+        // Submodules (commits) and symlinks are not followed; only file content counts.
+        if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
+            continue;
+        }
+        files.push((entry.path(index).to_owned(), entry.id));
+    }
+    files
+}
+
+/// Whether the index file at `path` ends in the SHA-1 of the bytes before it, or in twenty
+/// zero bytes (what git writes under `index.skipHash`). No file is an empty index, and a file
+/// that cannot be read is left to the caller's own read, which names the fault: both `true`.
+fn index_checksum_ok(path: &Path) -> bool {
+    use sha1::Digest;
+    let Ok(bytes) = std::fs::read(path) else {
+        return true;
+    };
+    let Some(split) = bytes.len().checked_sub(20) else {
+        // Too short for a header and a trailer: the parser says so.
+        return true;
+    };
+    let (body, trailer) = bytes.split_at(split);
+    trailer.iter().all(|&b| b == 0) || sha1::Sha1::digest(body).as_slice() == trailer
 }

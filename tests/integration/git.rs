@@ -791,3 +791,106 @@ fn history_finds_secrets_added_inside_deltas_of_a_large_file() {
     let (_, whole) = repo.json(&["scan", "--all"]);
     assert_eq!(placed(&whole), placed(&doc));
 }
+
+/// The staged scan skips the directories the index's cache tree holds as HEAD has them. Every
+/// way git changes the index must still show what it changes: `add` in a deep directory next
+/// to untouched ones, `update-index --cacheinfo` without a work-tree file, `read-tree` of
+/// another tree, a move between directories, and `rm`.
+#[test]
+fn staged_scan_sees_every_change_beside_directories_the_cache_tree_skips() {
+    let repo = TestRepo::git_init();
+    for dir in ["a", "a/deep/er", "b", "c"] {
+        repo.write(&format!("{dir}/keep.txt"), "nothing here\n");
+    }
+    repo.write("b/old.env", format!("TOKEN={}\n", fake_github_token()));
+    repo.git(&["add", "-A"]);
+    repo.commit("base");
+    // After a commit the cache tree is whole: nothing is staged, nothing is read.
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!((code, findings(&doc)), (0, vec![]), "{doc}");
+
+    repo.write("a/deep/er/new.env", format!("KEY={}\n", fake_aws_key()));
+    repo.add("a/deep/er/new.env");
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "a/deep/er/new.env".into(), 1)]
+    );
+
+    // A blob put in the index directly, in a directory nothing else touched.
+    let blob = repo.write_blob(&format!("aws = {}\n", fake_aws_key()));
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},c/direct.txt"),
+    ]);
+    let (_, doc) = repo.json(&["scan", "--staged"]);
+    let paths: Vec<String> = findings(&doc).into_iter().map(|f| f.1).collect();
+    assert_eq!(paths, ["a/deep/er/new.env", "c/direct.txt"], "{doc}");
+
+    // The whole index replaced by another tree, its cache tree written anew.
+    let blob = repo.write_blob(&format!("gh = {}\n", fake_github_token()));
+    let dir = repo.make_tree(&[("token.txt", blob.trim())]);
+    let tree = repo.make_tree(&[("e", dir.trim())]);
+    repo.git(&["read-tree", tree.trim()]);
+    let (_, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(
+        findings(&doc),
+        vec![("github-classic-token".into(), "e/token.txt".into(), 1)],
+        "{doc}"
+    );
+
+    // Back to HEAD, then a secret moved from one directory to another: a pure move adds
+    // nothing; the same move with the secret edited adds its new line.
+    repo.git(&["read-tree", "HEAD"]);
+    let (code, _) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 0);
+    repo.git(&["mv", "b/old.env", "c/old.env"]);
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!((code, findings(&doc)), (0, vec![]), "{doc}");
+    repo.write(
+        "c/old.env",
+        format!("TOKEN={}\nKEY={}\n", fake_github_token(), fake_aws_key()),
+    );
+    repo.add("c/old.env");
+    repo.git(&["rm", "-q", "a/keep.txt"]);
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        findings(&doc),
+        vec![("aws-access-key-id".into(), "c/old.env".into(), 2)]
+    );
+}
+
+/// An index whose checksum does not match its content is refused, as git refuses it, even
+/// where the damage still parses (one byte of a path changed).
+#[test]
+fn an_index_with_a_wrong_checksum_is_refused() {
+    let repo = TestRepo::git_init();
+    repo.write("config.env", format!("KEY={}\n", fake_aws_key()));
+    repo.add("config.env");
+    let index = repo.path().join(".git/index");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let at = bytes
+        .windows(10)
+        .position(|w| w == b"config.env")
+        .expect("the path is in the index");
+    bytes[at] = b'k';
+    std::fs::write(&index, &bytes).unwrap();
+    let out = repo.run(&["scan", "--staged"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("index") && message.contains("checksum"),
+        "{message}"
+    );
+    // A trailer of zeros is git's index.skipHash: no checksum to check.
+    let end = bytes.len() - 20;
+    bytes[end..].fill(0);
+    std::fs::write(&index, &bytes).unwrap();
+    let (code, doc) = repo.json(&["scan", "--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(findings(&doc)[0].1, "konfig.env");
+}
