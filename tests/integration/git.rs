@@ -790,6 +790,18 @@ fn history_finds_secrets_added_inside_deltas_of_a_large_file() {
     repo.git(&["repack", "-adfq", "--depth=0", "--window=0"]);
     let (_, whole) = repo.json(&["scan", "--all"]);
     assert_eq!(placed(&whole), placed(&doc));
+    // A small repository's blob pass runs during its commit walk, a large one's after it: the
+    // large repositories' order gives the same report.
+    for packing in [&["repack", "-adfq"][..], &["gc", "-q", "--aggressive"]] {
+        repo.git(packing);
+        let out = repo
+            .staunch(&["scan", "--all", "--format", "json"])
+            .env("STAUNCH_OVERLAP_WALK_BELOW", "0")
+            .output()
+            .unwrap();
+        let after_walk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(placed(&after_walk), placed(&doc), "{after_walk}");
+    }
 }
 
 /// The staged scan skips the directories the index's cache tree holds as HEAD has them. Every
