@@ -170,51 +170,28 @@ impl GitRepo {
             .sum::<usize>()
             + db.loose.len();
         let shared = self.repo.clone().into_sync();
+        let classify = || -> Result<Vec<Classified>> {
+            db.packs
+                .iter()
+                .map(|pack| pack.classify(max_size))
+                .collect()
+        };
+        let judge = |classes| judge_blobs(&db, &shared, classes, max_size, total, &might_report);
         let (commits, pass) = if objects <= overlap_walk_below() {
             let counted = total.load(std::sync::atomic::Ordering::Relaxed);
-            let (commits, pass) = std::thread::scope(|scope| {
-                let blobs = scope.spawn(|| {
-                    db.packs
-                        .iter()
-                        .map(|pack| pack.classify(max_size))
-                        .collect::<Result<Vec<Classified>>>()
-                        .and_then(|classes| {
-                            judge_blobs(&db, &shared, classes, max_size, total, &might_report)
-                        })
-                });
-                let commits = self.all_commits();
-                let pass = blobs
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (commits, pass)
-            });
+            let (commits, pass) = self.beside_the_walk(|| classify().and_then(judge));
             if commits.as_ref().is_ok_and(Vec::is_empty) {
                 // No commit holds these blobs: none of their bytes was scanned for a report.
                 total.store(counted, std::sync::atomic::Ordering::Relaxed);
             }
             (commits, pass)
         } else {
-            let (commits, classes) = std::thread::scope(|scope| {
-                let classify = scope.spawn(|| {
-                    db.packs
-                        .iter()
-                        .map(|pack| pack.classify(max_size))
-                        .collect::<Result<Vec<Classified>>>()
-                });
-                let commits = self.all_commits();
-                let classes = classify
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (commits, classes)
-            });
+            let (commits, classes) = self.beside_the_walk(classify);
             let commits = commits?;
             if commits.is_empty() {
                 return Ok(HistoryCandidates::default());
             }
-            let pass = classes.and_then(|classes| {
-                judge_blobs(&db, &shared, classes, max_size, total, &might_report)
-            });
-            (Ok(commits), pass)
+            (Ok(commits), classes.and_then(judge))
         };
         let commits = commits?;
         if commits.is_empty() {
@@ -550,6 +527,24 @@ impl GitRepo {
             )
             .collect::<Result<Vec<()>>>()?;
         Ok(skipped.into_inner())
+    }
+}
+
+impl GitRepo {
+    /// Every commit (see [`GitRepo::all_commits`]), and what `work` returns, run on another
+    /// thread during the walk.
+    fn beside_the_walk<T: Send>(
+        &self,
+        work: impl FnOnce() -> T + Send,
+    ) -> (Result<Vec<ObjectId>>, T) {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(work);
+            let commits = self.all_commits();
+            let done = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (commits, done)
+        })
     }
 }
 
