@@ -151,8 +151,10 @@ impl Matcher {
         let haystack = &data[region.clone()];
         if let Some(named) = &rule.named {
             let mut spans = Vec::new();
-            let inline = rule.regex.get().captures_iter(haystack);
-            named.find_pairs(inline, true, |_, value| spans.push(value));
+            if rule.regex.may_match(haystack) {
+                let inline = rule.regex.get().captures_iter(haystack);
+                named.find_pairs(inline, true, |_, value| spans.push(value));
+            }
             named.find_in_blocks(haystack, |_, value| spans.push(value));
             // The block form's regexes compile the first time a block is looked for.
             let warnings = [named.header.take_warning(), named.pair.take_warning()];
@@ -163,6 +165,9 @@ impl Matcher {
                 let span = region.start + value.start..region.start + value.end;
                 self.keep(index, data, span, out);
             }
+            return;
+        }
+        if !rule.regex.may_match(haystack) {
             return;
         }
         for caps in rule.regex.get().captures_iter(haystack) {

@@ -65,6 +65,9 @@ pub struct LazyRegex {
 #[derive(Debug)]
 struct Compiled {
     regex: Regex,
+    /// Bytes every match contains (see [`required_bytes`]): a haystack missing one cannot
+    /// match, which a few `memchr` calls tell faster than the regex engine can start up.
+    required: Vec<u8>,
     warning: Option<String>,
     /// Whether [`LazyRegex::take_warning`] has handed the warning out.
     taken: std::sync::atomic::AtomicBool,
@@ -74,6 +77,7 @@ impl Clone for Compiled {
     fn clone(&self) -> Self {
         Compiled {
             regex: self.regex.clone(),
+            required: self.required.clone(),
             warning: self.warning.clone(),
             taken: self.taken.load(std::sync::atomic::Ordering::Relaxed).into(),
         }
@@ -119,17 +123,31 @@ impl LazyRegex {
     }
 
     pub fn get(&self) -> &Regex {
+        &self.compiled().regex
+    }
+
+    /// Whether `haystack` holds every byte a match needs. `false` means the regex cannot match
+    /// there; `true` means only that it may.
+    pub fn may_match(&self, haystack: &[u8]) -> bool {
+        self.compiled()
+            .required
+            .iter()
+            .all(|&b| memchr::memchr(b, haystack).is_some())
+    }
+
+    fn compiled(&self) -> &Compiled {
         // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
-        &self
-            .compiled
+        self.compiled
             .get_or_init(|| match compile_regex(&self.pattern) {
                 Ok(regex) => Compiled {
                     regex,
+                    required: required_bytes(&self.pattern),
                     warning: None,
                     taken: false.into(),
                 },
                 Err(e) => Compiled {
                     regex: compile_regex("[^\\x00-\\xff]").expect("an empty class compiles"),
+                    required: Vec::new(),
                     warning: Some(format!(
                         "staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing",
                         self.pattern
@@ -137,7 +155,6 @@ impl LazyRegex {
                     taken: false.into(),
                 },
             })
-            .regex
     }
 
     /// The warning compiling gave (a pattern over the size limits), once: the first caller
@@ -168,6 +185,46 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> 
         .size_limit(32 * 1024 * 1024)
         .dfa_size_limit(32 * 1024 * 1024)
         .build()
+}
+
+/// The bytes that every match of `pattern` contains: the literals on its spine (the top-level
+/// sequence, through groups and repetitions that must occur at least once), and those common to
+/// every branch of an alternation. Letters under `(?i)` are classes, not literals, so they are
+/// left out, as is anything when the pattern does not parse. Sorted, without repeats, at most a
+/// handful: each costs a `memchr` per region.
+fn required_bytes(pattern: &str) -> Vec<u8> {
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+    else {
+        return Vec::new();
+    };
+    let mut bytes = spine_bytes(&hir);
+    bytes.sort_unstable();
+    bytes.dedup();
+    bytes.truncate(6);
+    bytes
+}
+
+fn spine_bytes(hir: &regex_syntax::hir::Hir) -> Vec<u8> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(literal) => literal.0.to_vec(),
+        HirKind::Capture(capture) => spine_bytes(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min > 0 => spine_bytes(&repetition.sub),
+        HirKind::Concat(parts) => parts.iter().flat_map(spine_bytes).collect(),
+        HirKind::Alternation(branches) => {
+            let mut common = spine_bytes(&branches[0]);
+            for branch in &branches[1..] {
+                let theirs = spine_bytes(branch);
+                common.retain(|b| theirs.contains(b));
+            }
+            common
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Parses one pack's text. `file` names it in errors.
@@ -347,5 +404,30 @@ fn escape_aware(pattern: &str) -> String {
     match pattern[flags..].strip_prefix("\\b") {
         Some(rest) => format!("{}(?:\\b|\\\\[ntr]){rest}", &pattern[..flags]),
         None => pattern.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_bytes_are_those_no_match_can_leave_out() {
+        assert_eq!(required_bytes(r"ghp_[A-Za-z0-9]{36}"), b"_ghp".to_vec());
+        // Under (?i) letters are classes; the separator is still required.
+        assert_eq!(required_bytes(r"(?i)key-[a-z]{4}"), b"-".to_vec());
+        // Optional parts and a branch that lacks a byte require nothing of it.
+        assert_eq!(required_bytes(r"a(?:b)?c*"), b"a".to_vec());
+        assert_eq!(required_bytes(r"(?:x@y|z@w)"), b"@".to_vec());
+        assert_eq!(required_bytes(r"(?:\b|\\[ntr])tok"), b"kot".to_vec());
+        assert!(required_bytes(r"[a-z]+").is_empty());
+    }
+
+    #[test]
+    fn a_haystack_without_a_required_byte_cannot_match() {
+        let (regex, _) = LazyRegex::new(r"://[^:\s]+:([^@\s]+)@").unwrap();
+        assert!(!regex.may_match(b"see https://example.test/path"));
+        assert!(regex.may_match(b"db: postgres://user:hunter2@host/db"));
+        assert!(regex.get().is_match(b"db: postgres://user:hunter2@host/db"));
     }
 }
