@@ -24,8 +24,11 @@ pub(super) struct Dfa {
     width: usize,
     /// `trans[state + class]` is the next state; states are row offsets (premultiplied).
     trans: Vec<u32>,
-    /// States at or past this offset are match states.
+    /// States at or past this offset are match states; a power of two (see [`Dfa::new`]).
     first_match: u32,
+    /// How many unused rows lie between the plain states and the match states: a match
+    /// state's number in `own` and `next_output` is its row less this.
+    shift: u32,
     /// By state number (offset / width): the keyword that is this state's whole string, if any.
     own: Vec<u32>,
     /// By state number: the nearest state down the failure links whose own keyword is set,
@@ -159,11 +162,33 @@ impl Dfa {
                 child = next_sibling;
             }
         }
+        // Match states move up to start at a power of two, so the bitwise or of several states
+        // tells whether any is a match state: or-ing offsets below a power of two stays below it.
+        let plain_end = next_plain as usize * width;
+        let first_match = plain_end.next_power_of_two();
+        let shift = first_match.div_ceil(width) - next_plain as usize;
+        let moved = |to: u32| {
+            if to as usize >= plain_end {
+                to + (shift * width) as u32
+            } else {
+                to
+            }
+        };
+        let mut table = vec![0u32; (count + shift) * width];
+        for (at, &to) in trans.iter().enumerate() {
+            let at = if at >= plain_end {
+                at + shift * width
+            } else {
+                at
+            };
+            table[at] = moved(to);
+        }
         Dfa {
             classes,
             width,
-            trans,
-            first_match: next_plain * width as u32,
+            trans: table,
+            first_match: first_match as u32,
+            shift: shift as u32,
             own,
             next_output,
             lengths: keywords.iter().map(|k| k.len() as u32).collect(),
@@ -193,7 +218,7 @@ impl Dfa {
     #[inline]
     fn report(&self, state: u32, at: usize, hits: &mut Vec<Hit>) {
         let end = at + 1;
-        let mut n = state / self.width as u32;
+        let mut n = state / self.width as u32 - self.shift;
         if self.own[n as usize] == NONE {
             n = self.next_output[n as usize];
         }
@@ -257,20 +282,34 @@ impl Dfa {
             s5 = self.next(s5, l5[i]);
             s6 = self.next(s6, l6[i]);
             s7 = self.next(s7, l7[i]);
-            let highest = s0.max(s1).max(s2).max(s3).max(s4).max(s5).max(s6).max(s7);
-            if highest >= first_match {
-                for (k, state) in [s0, s1, s2, s3, s4, s5, s6, s7].into_iter().enumerate() {
-                    let at = f[k] + i;
-                    if state >= first_match && at >= lo[k] {
-                        self.report(state, at, hits);
-                    }
-                }
+            if (s0 | s1 | s2 | s3 | s4 | s5 | s6 | s7) >= first_match {
+                self.report_streams([s0, s1, s2, s3, s4, s5, s6, s7], i, &f, &lo, hits);
             }
         }
         let states = [s0, s1, s2, s3, s4, s5, s6, s7];
         // The streams' lengths differ by the overlap: each finishes alone.
         for (k, &(from, lo, hi)) in bounds.iter().enumerate() {
             self.walk(states[k], text, from + steps, hi, lo, hits);
+        }
+    }
+
+    /// The keywords that the streams' states after step `i` end, for the streams whose
+    /// state is a match state. Kept out of line: the walk's loop then holds only its states.
+    #[cold]
+    #[inline(never)]
+    fn report_streams(
+        &self,
+        states: [u32; STREAMS],
+        i: usize,
+        from: &[usize; STREAMS],
+        report_from: &[usize; STREAMS],
+        hits: &mut Vec<Hit>,
+    ) {
+        for (k, state) in states.into_iter().enumerate() {
+            let at = from[k] + i;
+            if state >= self.first_match && at >= report_from[k] {
+                self.report(state, at, hits);
+            }
         }
     }
 
