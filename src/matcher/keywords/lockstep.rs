@@ -109,7 +109,9 @@ impl Dfa {
         // root first), match states down from the top, which puts every match state past the
         // last plain one.
         let count = nodes.len();
-        let mut trans = vec![0u32; count * width];
+        // Room for the match states to move up by at most as many rows as there are (see
+        // below); pages of it that are never written are never mapped.
+        let mut trans = vec![0u32; 2 * count * width];
         let mut number = vec![0u32; count];
         let mut own = vec![NONE; count];
         let mut next_output = vec![NONE; count];
@@ -174,19 +176,15 @@ impl Dfa {
                 to
             }
         };
-        let mut table = vec![0u32; (count + shift) * width];
-        for (at, &to) in trans.iter().enumerate() {
-            let at = if at >= plain_end {
-                at + shift * width
-            } else {
-                at
-            };
-            table[at] = moved(to);
+        trans.copy_within(plain_end..count * width, plain_end + shift * width);
+        trans.truncate((count + shift) * width);
+        for to in &mut trans {
+            *to = moved(*to);
         }
         Dfa {
             classes,
             width,
-            trans: table,
+            trans,
             first_match: first_match as u32,
             shift: shift as u32,
             own,
