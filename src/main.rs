@@ -1,8 +1,3 @@
-/// Scanning allocates many small, short-lived buffers on every thread; mimalloc's per-thread
-/// heaps serve them faster than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = staunch::cli::Cli::parse_focused();
     let code = match staunch::app::run(cli) {
