@@ -35,13 +35,16 @@ enum FormatChecks {
 }
 
 impl Matcher {
-    /// Compiles, on all cores at once, the regexes of rules woken for the first time. A hook
+    /// Compiles, on all cores at once, the regexes of rules woken for the first time on a
+    /// region where they may match (see [`LazyRegex::may_match`]). A hook
     /// that scans one edit spends most of its time here, so doing it in parallel is what keeps
     /// it unnoticeable; in long scans every regex is compiled after the first few files. What
     /// compiling had to say goes to the caller (see [`Matcher::on_warning`]).
-    pub(super) fn compile_woken(&self, regions: &[(usize, Range<usize>)]) {
+    pub(super) fn compile_woken(&self, data: &[u8], regions: &[(usize, Range<usize>)]) {
         let mut cold: Vec<usize> = regions
             .iter()
+            .filter(|(rule, _)| !self.rules[*rule].regex.is_compiled())
+            .filter(|(rule, region)| self.rules[*rule].regex.may_match(&data[region.clone()]))
             .map(|(rule, _)| *rule)
             .chain(self.always.iter().copied())
             .filter(|&rule| !self.rules[rule].regex.is_compiled())

@@ -58,6 +58,18 @@ impl Rule {
 pub struct LazyRegex {
     pattern: String,
     compiled: std::sync::OnceLock<Compiled>,
+    /// What every match needs, read off the parsed pattern the first time it is asked for:
+    /// parsing costs a fraction of compiling, so a region that fails this spares both.
+    shape: std::sync::OnceLock<Shape>,
+}
+
+/// Necessary conditions for a match, from the pattern's syntax tree.
+#[derive(Debug, Clone, Default)]
+struct Shape {
+    /// Bytes every match contains (see [`required_bytes`]).
+    required: Vec<u8>,
+    /// The shortest match's length.
+    min_len: usize,
 }
 
 /// A compiled regex, and what compiling it had to say. A pattern over the size limits compiles
@@ -65,9 +77,6 @@ pub struct LazyRegex {
 #[derive(Debug)]
 struct Compiled {
     regex: Regex,
-    /// Bytes every match contains (see [`required_bytes`]): a haystack missing one cannot
-    /// match, which a few `memchr` calls tell faster than the regex engine can start up.
-    required: Vec<u8>,
     warning: Option<String>,
     /// Whether [`LazyRegex::take_warning`] has handed the warning out.
     taken: std::sync::atomic::AtomicBool,
@@ -77,7 +86,6 @@ impl Clone for Compiled {
     fn clone(&self) -> Self {
         Compiled {
             regex: self.regex.clone(),
-            required: self.required.clone(),
             warning: self.warning.clone(),
             taken: self.taken.load(std::sync::atomic::Ordering::Relaxed).into(),
         }
@@ -89,6 +97,7 @@ impl Clone for LazyRegex {
         LazyRegex {
             pattern: self.pattern.clone(),
             compiled: self.compiled.clone(),
+            shape: self.shape.clone(),
         }
     }
 }
@@ -108,6 +117,7 @@ impl LazyRegex {
             LazyRegex {
                 pattern: pattern.to_string(),
                 compiled: std::sync::OnceLock::new(),
+                shape: std::sync::OnceLock::from(Shape::of(&hir)),
             },
             groups,
         ))
@@ -119,6 +129,7 @@ impl LazyRegex {
         LazyRegex {
             pattern: pattern.to_string(),
             compiled: std::sync::OnceLock::new(),
+            shape: std::sync::OnceLock::new(),
         }
     }
 
@@ -126,13 +137,25 @@ impl LazyRegex {
         &self.compiled().regex
     }
 
-    /// Whether `haystack` holds every byte a match needs. `false` means the regex cannot match
-    /// there; `true` means only that it may.
+    /// Whether `haystack` is long enough for a match and holds every byte one needs. `false`
+    /// means the regex cannot match there; `true` means only that it may. Most keyword hits
+    /// wake a rule on a line shorter than its token, so this also decides whether the regex
+    /// needs compiling at all.
     pub fn may_match(&self, haystack: &[u8]) -> bool {
-        self.compiled()
-            .required
-            .iter()
-            .all(|&b| memchr::memchr(b, haystack).is_some())
+        let shape = self.shape.get_or_init(|| {
+            regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&self.pattern)
+                .map(|hir| Shape::of(&hir))
+                .unwrap_or_default()
+        });
+        haystack.len() >= shape.min_len
+            && shape
+                .required
+                .iter()
+                .all(|&b| memchr::memchr(b, haystack).is_some())
     }
 
     fn compiled(&self) -> &Compiled {
@@ -141,13 +164,11 @@ impl LazyRegex {
             .get_or_init(|| match compile_regex(&self.pattern) {
                 Ok(regex) => Compiled {
                     regex,
-                    required: required_bytes(&self.pattern),
                     warning: None,
                     taken: false.into(),
                 },
                 Err(e) => Compiled {
                     regex: compile_regex("[^\\x00-\\xff]").expect("an empty class compiles"),
-                    required: Vec::new(),
                     warning: Some(format!(
                         "staunch: warning: regex {:?} is too large to compile ({e}); its rule finds nothing",
                         self.pattern
@@ -187,21 +208,22 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> 
         .build()
 }
 
-/// The bytes that every match of `pattern` contains: the literals on its spine (the top-level
+impl Shape {
+    fn of(hir: &regex_syntax::hir::Hir) -> Shape {
+        Shape {
+            required: required_bytes(hir),
+            // `None` is a pattern that matches nothing: nothing is assumed of it.
+            min_len: hir.properties().minimum_len().unwrap_or(0),
+        }
+    }
+}
+
+/// The bytes that every match contains: the literals on the pattern's spine (the top-level
 /// sequence, through groups and repetitions that must occur at least once), and those common to
 /// every branch of an alternation. Letters under `(?i)` are classes, not literals, so they are
-/// left out, as is anything when the pattern does not parse. Sorted, without repeats, at most a
-/// handful: each costs a `memchr` per region.
-fn required_bytes(pattern: &str) -> Vec<u8> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-    else {
-        return Vec::new();
-    };
-    let mut bytes = spine_bytes(&hir);
+/// left out. Sorted, without repeats, at most a handful: each costs a `memchr` per region.
+fn required_bytes(hir: &regex_syntax::hir::Hir) -> Vec<u8> {
+    let mut bytes = spine_bytes(hir);
     bytes.sort_unstable();
     bytes.dedup();
     bytes.truncate(6);
@@ -411,16 +433,26 @@ fn escape_aware(pattern: &str) -> String {
 mod tests {
     use super::*;
 
+    fn required(pattern: &str) -> Vec<u8> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .unwrap();
+        required_bytes(&hir)
+    }
+
     #[test]
     fn required_bytes_are_those_no_match_can_leave_out() {
-        assert_eq!(required_bytes(r"ghp_[A-Za-z0-9]{36}"), b"_ghp".to_vec());
+        assert_eq!(required(r"ghp_[A-Za-z0-9]{36}"), b"_ghp".to_vec());
         // Under (?i) letters are classes; the separator is still required.
-        assert_eq!(required_bytes(r"(?i)key-[a-z]{4}"), b"-".to_vec());
+        assert_eq!(required(r"(?i)key-[a-z]{4}"), b"-".to_vec());
         // Optional parts and a branch that lacks a byte require nothing of it.
-        assert_eq!(required_bytes(r"a(?:b)?c*"), b"a".to_vec());
-        assert_eq!(required_bytes(r"(?:x@y|z@w)"), b"@".to_vec());
-        assert_eq!(required_bytes(r"(?:\b|\\[ntr])tok"), b"kot".to_vec());
-        assert!(required_bytes(r"[a-z]+").is_empty());
+        assert_eq!(required(r"a(?:b)?c*"), b"a".to_vec());
+        assert_eq!(required(r"(?:x@y|z@w)"), b"@".to_vec());
+        assert_eq!(required(r"(?:\b|\\[ntr])tok"), b"kot".to_vec());
+        assert!(required(r"[a-z]+").is_empty());
     }
 
     #[test]
@@ -429,5 +461,18 @@ mod tests {
         assert!(!regex.may_match(b"see https://example.test/path"));
         assert!(regex.may_match(b"db: postgres://user:hunter2@host/db"));
         assert!(regex.get().is_match(b"db: postgres://user:hunter2@host/db"));
+    }
+
+    #[test]
+    fn a_haystack_shorter_than_any_match_cannot_match() {
+        // Built-in rules parse on first use, user rules when they load: both know the length.
+        for regex in [
+            LazyRegex::unchecked(r"\b(tok_[a-f0-9]{20})\b"),
+            LazyRegex::new(r"\b(tok_[a-f0-9]{20})\b").unwrap().0,
+        ] {
+            assert!(!regex.may_match(b"tok_0123456789abcdef012"));
+            assert!(regex.may_match(b"tok_0123456789abcdef0123"));
+            assert!(!regex.is_compiled(), "deciding compiles nothing");
+        }
     }
 }
