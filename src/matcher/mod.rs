@@ -269,13 +269,16 @@ impl Matcher {
         }
         let rejected_checksum = count_bad_checksums(&matches);
         let matches = self.drop_shadowed(matches);
-        let lines = LineIndex::new(&fragment.data);
+        // Built for the first match that survives: most fragments with raw matches keep none
+        // (each was vetoed by a filter), and indexing a file's lines costs a pass over it.
+        let mut line_index = None;
         let mut result = FragmentResult {
             rejected_checksum,
             ..FragmentResult::default()
         };
         for m in matches {
             let rule = &self.rules[m.rule];
+            let lines = line_index.get_or_insert_with(|| LineIndex::new(&fragment.data));
             let line_range = lines.line_bounds(m.span.start);
             // On a long line only the window around the match is its line, as in the search:
             // reading the whole line for each match is quadratic on a minified file.
