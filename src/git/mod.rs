@@ -22,6 +22,7 @@ mod health;
 mod history;
 mod hooks;
 mod long_paths;
+mod loose;
 mod staged;
 mod tips;
 use changes::changes_between;
@@ -213,6 +214,20 @@ impl GitRepo {
     /// The content of a blob as stored, unless it is too large, binary or an LFS pointer (see
     /// [`scannable`]). The size is read from the object header first, so a huge blob is never
     /// loaded.
+    /// [`GitRepo::read_blob`] for a blob `git add` has just written, which is a loose object:
+    /// read as a file rather than mapped (see [`loose`]), and by gix when it is anything else.
+    fn read_staged_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
+        let hex = id.to_hex().to_string();
+        Ok(
+            match loose::read(repo.objects.store_ref().path(), &hex, max_size) {
+                Some(loose::Loose::Data(data)) if scannable(&data) => Blob::Text(data),
+                Some(loose::Loose::Data(_)) => Blob::Skipped,
+                Some(loose::Loose::TooLarge(size)) => Blob::TooLarge(size),
+                None => return Self::read_blob(repo, id, max_size),
+            },
+        )
+    }
+
     fn read_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
         let header = repo
             .find_header(id)

@@ -165,7 +165,13 @@ impl GitRepo {
         max_size: u64,
         out: &mut GitFragments,
     ) -> Result<()> {
-        let new = match Self::read_blob(repo, change.new, max_size)? {
+        // Without a commit the change is staged, and its new blob was written loose by `git add`.
+        let new = if commit.is_none() {
+            Self::read_staged_blob(repo, change.new, max_size)?
+        } else {
+            Self::read_blob(repo, change.new, max_size)?
+        };
+        let new = match new {
             Blob::Text(data) => data,
             Blob::Skipped => {
                 out.skipped += 1;
