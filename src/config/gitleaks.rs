@@ -76,12 +76,7 @@ fn spans_lines(pattern: &str) -> bool {
             HirKind::Empty | HirKind::Look(_) => false,
         }
     }
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .is_ok_and(|hir| walk(&hir))
+    crate::rules::parse_regex(pattern).is_ok_and(|hir| walk(&hir))
 }
 
 fn string(file: &str, context: &str, value: &Value) -> Result<String> {

@@ -41,11 +41,11 @@ impl Matcher {
     /// it unnoticeable; in long scans every regex is compiled after the first few files. What
     /// compiling had to say goes to the caller (see [`Matcher::on_warning`]).
     pub(super) fn compile_woken(&self, data: &[u8], regions: &[(usize, Range<usize>)]) {
-        let mut cold: Vec<usize> = regions
+        let woken = regions
             .iter()
-            .filter(|(rule, _)| !self.rules[*rule].regex.is_compiled())
             .filter(|(rule, region)| self.rules[*rule].regex.may_match(&data[region.clone()]))
-            .map(|(rule, _)| *rule)
+            .map(|(rule, _)| *rule);
+        let mut cold: Vec<usize> = woken
             .chain(self.always.iter().copied())
             .filter(|&rule| !self.rules[rule].regex.is_compiled())
             .collect();

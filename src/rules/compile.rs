@@ -106,12 +106,7 @@ impl LazyRegex {
     /// Parses `pattern` (so a bad one is reported now, with the rule's id) without compiling it.
     /// Returns the regex and its number of capture groups, the whole match included.
     pub fn new(pattern: &str) -> std::result::Result<(LazyRegex, usize), String> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(pattern)
-            .map_err(|e| e.to_string())?;
+        let hir = parse_regex(pattern)?;
         let groups = hir.properties().explicit_captures_len() + 1;
         Ok((
             LazyRegex {
@@ -143,11 +138,7 @@ impl LazyRegex {
     /// needs compiling at all.
     pub fn may_match(&self, haystack: &[u8]) -> bool {
         let shape = self.shape.get_or_init(|| {
-            regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .build()
-                .parse(&self.pattern)
+            parse_regex(&self.pattern)
                 .map(|hir| Shape::of(&hir))
                 .unwrap_or_default()
         });
@@ -196,6 +187,17 @@ impl LazyRegex {
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
+}
+
+/// Parses a rule regex as [`compile_regex`] reads it (on bytes, ASCII semantics); the error
+/// is the parser's message.
+pub(crate) fn parse_regex(pattern: &str) -> std::result::Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
@@ -434,13 +436,7 @@ mod tests {
     use super::*;
 
     fn required(pattern: &str) -> Vec<u8> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(pattern)
-            .unwrap();
-        required_bytes(&hir)
+        required_bytes(&parse_regex(pattern).unwrap())
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod named;
 mod syntax;
 
 pub use checks::structure::{Structure, StructureSpec};
+pub(crate) use compile::parse_regex;
 pub use compile::{compile_regex, compile_spec, parse_pack, LazyRegex, Rule, Trust};
 pub use named::{NamedKey, NamedSpec};
 pub use syntax::{Category, RuleSpec, Severity};

@@ -136,11 +136,7 @@ fn check_names(spec: &NamedSpec) -> Result<(), String> {
 }
 
 fn check_value(spec: &NamedSpec) -> Result<(), String> {
-    let value_hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&spec.value)
+    let value_hir = super::compile::parse_regex(&spec.value)
         .map_err(|e| format!("named: bad value regex: {e}"))?;
     if value_hir.properties().explicit_captures_len() > 0 {
         return Err("named: the value regex must not have capture groups; use (?:…)".into());
