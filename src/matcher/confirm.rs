@@ -155,8 +155,9 @@ impl Matcher {
         if let Some(named) = &rule.named {
             let mut spans = Vec::new();
             if rule.regex.may_match(haystack) {
-                let inline = rule.regex.get().captures_iter(haystack);
-                named.find_pairs(inline, true, |_, value| spans.push(value));
+                named.find_pairs(rule.regex.get(), haystack, true, |_, value| {
+                    spans.push(value)
+                });
             }
             named.find_in_blocks(haystack, |_, value| spans.push(value));
             // The block form's regexes compile the first time a block is looked for.
@@ -175,14 +176,14 @@ impl Matcher {
         }
         for caps in rule.regex.get().captures_iter(haystack) {
             let group = match rule.secret_group {
-                Some(g) => caps.get(g),
+                Some(g) => caps.get_group(g),
                 // The first group that took part, so alternatives can each hold the secret.
-                None => (1..caps.len())
-                    .find_map(|g| caps.get(g))
-                    .or_else(|| caps.get(0)),
+                None => (1..caps.group_len())
+                    .find_map(|g| caps.get_group(g))
+                    .or_else(|| caps.get_group(0)),
             };
             let Some(group) = group else { continue };
-            let span = region.start + group.start()..region.start + group.end();
+            let span = region.start + group.start..region.start + group.end;
             self.keep(index, data, span, out);
         }
     }

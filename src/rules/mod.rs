@@ -14,7 +14,9 @@ mod syntax;
 
 pub use checks::structure::{Structure, StructureSpec};
 pub(crate) use compile::parse_regex;
-pub use compile::{compile_regex, compile_spec, parse_pack, LazyRegex, Rule, Trust};
+pub use compile::{
+    compile_regex, compile_rule_regex, compile_spec, parse_pack, LazyRegex, Rule, RuleRegex, Trust,
+};
 pub use named::{NamedKey, NamedSpec};
 pub use syntax::{Category, RuleSpec, Severity};
 
@@ -171,11 +173,11 @@ mod tests {
         for (file, text, _) in BUILTIN_PACKS {
             let rules = parse_pack(file, text).unwrap();
             for rule in &rules {
-                compile_regex(rule.regex.as_str())
+                compile_rule_regex(rule.regex.as_str())
                     .unwrap_or_else(|e| panic!("{file}: rule {}: {e}", rule.id));
                 if let Some(named) = &rule.named {
                     for re in [&named.header, &named.pair] {
-                        compile_regex(re.as_str())
+                        compile_rule_regex(re.as_str())
                             .unwrap_or_else(|e| panic!("{file}: rule {}: {e}", rule.id));
                     }
                 }

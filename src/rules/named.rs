@@ -269,19 +269,24 @@ impl NamedKey {
         after_ok && before_ok
     }
 
-    /// Feeds `found` the (key, value) spans of the matches whose key says it holds a secret.
-    /// `inline`: the key itself must name the provider.
-    pub fn find_pairs<'h>(
+    /// Feeds `found` the (key, value) spans of `regex`'s matches in `text` whose key says it
+    /// holds a secret. `inline`: the key itself must name the provider.
+    pub fn find_pairs(
         &self,
-        matches: impl Iterator<Item = regex::bytes::Captures<'h>>,
+        regex: &super::RuleRegex,
+        text: &[u8],
         inline: bool,
         mut found: impl FnMut(Range<usize>, Range<usize>),
     ) {
-        for caps in matches {
-            let (Some(key), Some(value)) = (caps.name("key"), caps.name("value")) else {
+        for caps in regex.captures_iter(text) {
+            let (Some(key), Some(value)) = (
+                caps.get_group_by_name("key"),
+                caps.get_group_by_name("value"),
+            ) else {
                 continue;
             };
-            if self.accepts(key.as_bytes()) && (!inline || self.names_in(key.as_bytes())) {
+            let key_text = &text[key.range()];
+            if self.accepts(key_text) && (!inline || self.names_in(key_text)) {
                 found(key.range(), value.range());
             }
         }
@@ -292,7 +297,7 @@ impl NamedKey {
     /// secret does not hide it.
     pub fn find_in_blocks(&self, text: &[u8], mut found: impl FnMut(Range<usize>, Range<usize>)) {
         for header in self.header.get().find_iter(text) {
-            if !self.names_in(header.as_bytes()) {
+            if !self.names_in(&text[header.range()]) {
                 continue;
             }
             let start = memchr::memchr(b'\n', &text[header.end()..])
@@ -308,7 +313,7 @@ impl NamedKey {
                 }
             }
             let block = &text[start..end];
-            self.find_pairs(self.pair.get().captures_iter(block), false, |k, v| {
+            self.find_pairs(self.pair.get(), block, false, |k, v| {
                 found(
                     start + k.start..start + k.end,
                     start + v.start..start + v.end,
@@ -360,11 +365,11 @@ mod tests {
     /// The (key, value) pairs a named rule accepts in `text`, inline or in a block.
     fn find(text: &str) -> Option<(String, String)> {
         let s = spec("[0-9a-f]{32}");
-        let inline = crate::rules::compile_regex(&regex(&s).unwrap()).unwrap();
+        let inline = crate::rules::compile_rule_regex(&regex(&s).unwrap()).unwrap();
         let named = NamedKey::new(&s).unwrap();
         let text = text.as_bytes();
         let mut found = Vec::new();
-        named.find_pairs(inline.captures_iter(text), true, |k, v| found.push((k, v)));
+        named.find_pairs(&inline, text, true, |k, v| found.push((k, v)));
         named.find_in_blocks(text, |k, v| found.push((k, v)));
         found.into_iter().next().map(|(k, v)| {
             (
