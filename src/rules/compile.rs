@@ -70,6 +70,9 @@ struct Shape {
     required: Vec<u8>,
     /// The shortest match's length.
     min_len: usize,
+    /// The parsed pattern, kept so compiling does not parse it again (a third of the cost).
+    /// `None` if it does not parse: compiling the text then reports why.
+    hir: Option<regex_syntax::hir::Hir>,
 }
 
 /// A compiled regex, and what compiling it had to say. A pattern over the size limits compiles
@@ -112,7 +115,7 @@ impl LazyRegex {
             LazyRegex {
                 pattern: pattern.to_string(),
                 compiled: std::sync::OnceLock::new(),
-                shape: std::sync::OnceLock::from(Shape::of(&hir)),
+                shape: std::sync::OnceLock::from(Shape::of(hir)),
             },
             groups,
         ))
@@ -137,11 +140,7 @@ impl LazyRegex {
     /// wake a rule on a line shorter than its token, so this also decides whether the regex
     /// needs compiling at all.
     pub fn may_match(&self, haystack: &[u8]) -> bool {
-        let shape = self.shape.get_or_init(|| {
-            parse_regex(&self.pattern)
-                .map(|hir| Shape::of(&hir))
-                .unwrap_or_default()
-        });
+        let shape = self.shape();
         haystack.len() >= shape.min_len
             && shape
                 .required
@@ -149,10 +148,18 @@ impl LazyRegex {
                 .all(|&b| memchr::memchr(b, haystack).is_some())
     }
 
+    fn shape(&self) -> &Shape {
+        self.shape.get_or_init(|| {
+            parse_regex(&self.pattern)
+                .map(Shape::of)
+                .unwrap_or_default()
+        })
+    }
+
     fn compiled(&self) -> &Compiled {
         // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
         self.compiled
-            .get_or_init(|| match compile_rule_regex(&self.pattern) {
+            .get_or_init(|| match compile_parsed(&self.pattern, &self.shape().hir) {
                 Ok(regex) => Compiled {
                     regex,
                     warning: None,
@@ -209,11 +216,29 @@ pub type RuleRegex = regex_automata::meta::Regex;
 /// search has done the prefilter's work; extracting literals and building their searchers was
 /// 35 % of compiling, and compiling a tenth of a tree scan. The one-pass DFA serves anchored
 /// searches only, which rules never make. The error is the builder's message.
-pub fn compile_rule_regex(
+pub fn compile_rule_regex(pattern: &str) -> std::result::Result<RuleRegex, String> {
+    rule_regex_builder()
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
+/// [`compile_rule_regex`] from the pattern's syntax tree when it has been parsed already.
+fn compile_parsed(
     pattern: &str,
+    hir: &Option<regex_syntax::hir::Hir>,
 ) -> std::result::Result<RuleRegex, String> {
+    match hir {
+        Some(hir) => rule_regex_builder()
+            .build_from_hir(hir)
+            .map_err(|e| e.to_string()),
+        None => compile_rule_regex(pattern),
+    }
+}
+
+fn rule_regex_builder() -> regex_automata::meta::Builder {
     use regex_automata::{meta, util::syntax};
-    meta::Builder::new()
+    let mut builder = meta::Builder::new();
+    builder
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .configure(
             meta::Config::new()
@@ -223,9 +248,8 @@ pub fn compile_rule_regex(
                 .nfa_size_limit(Some(32 * 1024 * 1024))
                 .dfa_size_limit(Some(32 * 1024 * 1024))
                 .hybrid_cache_capacity(32 * 1024 * 1024),
-        )
-        .build(pattern)
-        .map_err(|e| e.to_string())
+        );
+    builder
 }
 
 /// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
@@ -239,11 +263,12 @@ pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> 
 }
 
 impl Shape {
-    fn of(hir: &regex_syntax::hir::Hir) -> Shape {
+    fn of(hir: regex_syntax::hir::Hir) -> Shape {
         Shape {
-            required: required_bytes(hir),
+            required: required_bytes(&hir),
             // `None` is a pattern that matches nothing: nothing is assumed of it.
             min_len: hir.properties().minimum_len().unwrap_or(0),
+            hir: Some(hir),
         }
     }
 }
