@@ -128,20 +128,22 @@ static BASE64_CLASS: [u8; 256] = {
 /// upper case, lower case and digits, as encoded data does and identifiers and words rarely do.
 ///
 /// Every scanned byte passes through here, so the alphabet is tested 64 bytes at a time into a
-/// bit mask, and a mask in which no run of `min` set bits starts is skipped whole.
+/// bit mask (all of `data` in one pass, see [`alphabet_masks`]), and a mask in which no run of
+/// `min` set bits starts is skipped whole.
 pub(crate) fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usize>> {
     let min = min.max(1);
     if min > 64 {
         return base64_runs_bytewise(data, min, max);
     }
     let steps = run_steps(min);
+    let masks = alphabet_masks(data);
     let mut runs = Vec::new();
     // The next byte a run may start at (runs found so far end before it).
     let mut next = 0;
-    let mut this_block = alphabet_mask(data, 0);
+    let mut this_block = mask_at(&masks, 0);
     let mut base = 0;
     while base < data.len() {
-        let next_block = alphabet_mask(data, base + 64);
+        let next_block = mask_at(&masks, base + 64);
         // Bit i of `starts`: a run of at least `min` bytes starts at base + i. Each start in
         // this block has its whole `min`-byte stretch inside this block and the next.
         let mut starts = runs_of_at_least(this_block, next_block, &steps);
@@ -153,7 +155,7 @@ pub(crate) fn base64_runs(data: &[u8], min: usize, max: usize) -> Vec<Range<usiz
             let mut end = start + min;
             loop {
                 // The mask is zero past the end of `data`, so this stops there at the latest.
-                let ones = alphabet_mask(data, end).trailing_ones() as usize;
+                let ones = mask_at(&masks, end).trailing_ones() as usize;
                 end += ones;
                 if ones < 64 {
                     break;
@@ -183,17 +185,47 @@ fn mixes_cases_and_digits(run: &[u8]) -> bool {
     classes & (UPPER | LOWER | DIGIT) == UPPER | LOWER | DIGIT
 }
 
-/// Bit i set when `data[from + i]` is in the base64 or base64url alphabet (zero past the end).
-fn alphabet_mask(data: &[u8], from: usize) -> u64 {
-    if let Some(block) = data.get(from..from + 64) {
-        return alphabet_mask_of(block.try_into().expect("64 bytes"));
+/// Bit i set when `data[from + i]` is in the base64 or base64url alphabet (zero past the end),
+/// from `data`'s [`alphabet_masks`].
+fn mask_at(masks: &[u64], from: usize) -> u64 {
+    let (block, bit) = (from / 64, from % 64);
+    let low = masks.get(block).copied().unwrap_or(0);
+    if bit == 0 {
+        return low;
     }
-    let mut block = [0u8; 64];
-    if from < data.len() {
-        let bytes = &data[from..data.len().min(from + 64)];
-        block[..bytes.len()].copy_from_slice(bytes);
+    let high = masks.get(block + 1).copied().unwrap_or(0);
+    (low >> bit) | (high << (64 - bit))
+}
+
+/// The alphabet mask of each 64-byte block of `data` (the last one zero-padded). One pass
+/// over the whole of it: a call per block cost more than the test itself.
+fn alphabet_masks(data: &[u8]) -> Vec<u64> {
+    let mut masks = Vec::with_capacity(data.len().div_ceil(64));
+    let blocks = data.chunks_exact(64);
+    let tail = blocks.remainder();
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2.
+        unsafe { alphabet_masks_avx2(blocks, &mut masks) };
+    } else {
+        masks.extend(blocks.map(|b| alphabet_mask_of(b.try_into().expect("64 bytes"))));
     }
-    alphabet_mask_of(&block)
+    #[cfg(not(target_arch = "x86_64"))]
+    masks.extend(blocks.map(|b| alphabet_mask_of(b.try_into().expect("64 bytes"))));
+    if !tail.is_empty() {
+        let mut block = [0u8; 64];
+        block[..tail.len()].copy_from_slice(tail);
+        masks.push(alphabet_mask_of(&block));
+    }
+    masks
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn alphabet_masks_avx2(blocks: std::slice::ChunksExact<'_, u8>, masks: &mut Vec<u64>) {
+    for block in blocks {
+        masks.push(alphabet_mask_avx2(block.try_into().expect("64 bytes")));
+    }
 }
 
 /// The alphabet as two 16-entry tables for a nibble lookup: each distinct set of low nibbles
@@ -252,6 +284,7 @@ fn alphabet_mask_of(block: &[u8; 64]) -> u64 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 fn alphabet_mask_avx2(block: &[u8; 64]) -> u64 {
     use std::arch::x86_64::*;
     let (low, high) = NIBBLE_TABLES;
@@ -442,6 +475,25 @@ mod tests {
                     expected,
                     "byte {b:#04x} at {at}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn whole_buffer_masks_agree_with_the_table_at_every_offset() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 37 % 256) as u8).collect();
+        for len in [0, 1, 63, 64, 65, 200, 300] {
+            let data = &data[..len];
+            let masks = alphabet_masks(data);
+            assert_eq!(masks.len(), len.div_ceil(64));
+            for from in 0..len + 70 {
+                let expected = (0..64).fold(0u64, |mask, i| {
+                    let b = data
+                        .get(from + i)
+                        .map_or(0, |&b| BASE64_CLASS[b as usize] & B64);
+                    mask | (b as u64) << i
+                });
+                assert_eq!(mask_at(&masks, from), expected, "len {len} from {from}");
             }
         }
     }
