@@ -35,11 +35,11 @@ enum FormatChecks {
 }
 
 impl Matcher {
-    /// Compiles, on all cores at once, the regexes of rules woken for the first time on a
-    /// region where they may match (see [`LazyRegex::may_match`]). A hook
-    /// that scans one edit spends most of its time here, so doing it in parallel is what keeps
-    /// it unnoticeable; in long scans every regex is compiled after the first few files. What
-    /// compiling had to say goes to the caller (see [`Matcher::on_warning`]).
+    /// Compiles the regexes of rules woken for the first time on a region where they may match
+    /// (see [`LazyRegex::may_match`]), on all cores at once when called on the thread pool. A
+    /// hook that scans one edit spends most of its time here, so doing it in parallel is what
+    /// keeps it unnoticeable; in long scans every regex is compiled after the first few files.
+    /// What compiling had to say goes to the caller (see [`Matcher::on_warning`]).
     pub(super) fn compile_woken(&self, data: &[u8], regions: &[(usize, Range<usize>)]) {
         let woken = regions
             .iter()
@@ -54,13 +54,19 @@ impl Matcher {
         }
         cold.sort_unstable();
         cold.dedup();
-        if cold.len() > 1 {
+        // On a pool thread (a hook's few fragments, a history's blobs) the other threads help
+        // compile and this one works too. Anywhere else (the directory walk's threads) a
+        // thread would only hand the work to the pool and wait, while the walk's other threads
+        // already keep every core busy: there it compiles what it needs itself.
+        if cold.len() > 1 && rayon::current_thread_index().is_some() {
             use rayon::prelude::*;
             cold.par_iter().for_each(|&rule| {
                 self.rules[rule].regex.get();
             });
         } else {
-            self.rules[cold[0]].regex.get();
+            for &rule in &cold {
+                self.rules[rule].regex.get();
+            }
         }
         for rule in cold {
             if let Some(warning) = self.rules[rule].regex.take_warning() {
