@@ -180,7 +180,13 @@ impl Matcher {
         if !rule.regex.may_match(haystack) {
             return;
         }
-        for caps in rule.regex.get().captures_iter(haystack) {
+        let regex = rule.regex.get();
+        // Most regions hold no match: finding that out needs only the forward DFA, without
+        // the capture slots an iterator allocates.
+        if !regex.is_match(haystack) {
+            return;
+        }
+        for caps in regex.captures_iter(haystack) {
             let group = match rule.secret_group {
                 Some(g) => caps.get_group(g),
                 // The first group that took part, so alternatives can each hold the secret.

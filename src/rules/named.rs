@@ -278,6 +278,10 @@ impl NamedKey {
         inline: bool,
         mut found: impl FnMut(Range<usize>, Range<usize>),
     ) {
+        // Most texts hold no pair: the forward DFA alone says so, without capture slots.
+        if !regex.is_match(text) {
+            return;
+        }
         for caps in regex.captures_iter(text) {
             let (Some(key), Some(value)) = (
                 caps.get_group_by_name("key"),
