@@ -426,7 +426,7 @@ mod tests {
 
     /// The translation compiles the way rule regexes do, and matches (or not) like RE2.
     fn matches(pattern: &str, haystack: &str) -> bool {
-        crate::rules::compile_regex(&t(pattern))
+        crate::rules::compile_rule_regex(&t(pattern))
             .unwrap_or_else(|e| panic!("{pattern:?} -> {:?}: {e}", t(pattern)))
             .is_match(haystack.as_bytes())
     }

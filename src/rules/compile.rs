@@ -252,8 +252,10 @@ fn rule_regex_builder() -> regex_automata::meta::Builder {
     builder
 }
 
-/// Compiles a regex the way every rule regex is compiled: on bytes, ASCII semantics (secrets
-/// are ASCII; Unicode classes would only slow the automata down), with a size cap.
+/// Compiles the other regexes rules and configurations carry (allow lists, path filters): on
+/// bytes, ASCII semantics (secrets are ASCII; Unicode classes would only slow the automata
+/// down), with a size cap. A rule's own pattern goes through [`compile_rule_regex`], which
+/// reads it the same way.
 pub fn compile_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
