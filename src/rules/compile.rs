@@ -159,7 +159,7 @@ impl LazyRegex {
     fn compiled(&self) -> &Compiled {
         // The pattern parsed when the rule loaded; compiling can only fail on the size limits.
         self.compiled
-            .get_or_init(|| match compile_parsed(&self.pattern, &self.shape().hir) {
+            .get_or_init(|| match compile_parsed(&self.pattern, self.shape().hir.as_ref()) {
                 Ok(regex) => Compiled {
                     regex,
                     warning: None,
@@ -225,7 +225,7 @@ pub fn compile_rule_regex(pattern: &str) -> std::result::Result<RuleRegex, Strin
 /// [`compile_rule_regex`] from the pattern's syntax tree when it has been parsed already.
 fn compile_parsed(
     pattern: &str,
-    hir: &Option<regex_syntax::hir::Hir>,
+    hir: Option<&regex_syntax::hir::Hir>,
 ) -> std::result::Result<RuleRegex, String> {
     match hir {
         Some(hir) => rule_regex_builder()
