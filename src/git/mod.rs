@@ -211,9 +211,6 @@ impl GitRepo {
         self.repo.object_hash().len_in_hex()
     }
 
-    /// The content of a blob as stored, unless it is too large, binary or an LFS pointer (see
-    /// [`scannable`]). The size is read from the object header first, so a huge blob is never
-    /// loaded.
     /// [`GitRepo::read_blob`] for a blob `git add` has just written, which is a loose object:
     /// read as a file rather than mapped (see [`loose`]), and by gix when it is anything else.
     fn read_staged_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
@@ -223,11 +220,14 @@ impl GitRepo {
                 Some(loose::Loose::Data(data)) if scannable(&data) => Blob::Text(data),
                 Some(loose::Loose::Data(_)) => Blob::Skipped,
                 Some(loose::Loose::TooLarge(size)) => Blob::TooLarge(size),
-                None => return Self::read_blob(repo, id, max_size),
+                None => Self::read_blob(repo, id, max_size)?,
             },
         )
     }
 
+    /// The content of a blob as stored, unless it is too large, binary or an LFS pointer (see
+    /// [`scannable`]). The size is read from the object header first, so a huge blob is never
+    /// loaded.
     fn read_blob(repo: &gix::Repository, id: ObjectId, max_size: u64) -> Result<Blob> {
         let header = repo
             .find_header(id)
